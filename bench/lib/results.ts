@@ -1,0 +1,51 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export type Target = { min: number } | { max: number };
+
+export interface BenchResult {
+  readonly name: string;
+  readonly metrics: Record<string, number>;
+  readonly targets: Record<string, Target>;
+  readonly pass: boolean;
+  readonly at: string;
+}
+
+/** bench/results/ in the repository, whether run from bench/ or dist/bench/. */
+const RESULTS_DIR = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../bench/results/' : '../results/', import.meta.url));
+
+function meets(value: number | undefined, target: Target): boolean {
+  if (value === undefined || Number.isNaN(value)) return false;
+  return 'min' in target ? value >= target.min : value <= target.max;
+}
+
+/** Prints the verdict per target and writes bench/results/<name>.json. */
+export function reportResult(name: string, metrics: Record<string, number>, targets: Record<string, Target>): BenchResult {
+  const verdicts = Object.entries(targets).map(([metric, target]) => {
+    const ok = meets(metrics[metric], target);
+    const rule = 'min' in target ? `>= ${target.min}` : `<= ${target.max}`;
+    return { metric, ok, line: `${ok ? 'PASS' : 'FAIL'}  ${metric} = ${fmt(metrics[metric])} (target ${rule})` };
+  });
+  const result: BenchResult = { name, metrics, targets, pass: verdicts.every((v) => v.ok), at: new Date().toISOString() };
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(`${RESULTS_DIR}${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\n${name}: verdict`);
+  for (const v of verdicts) console.log(`  ${v.line}`);
+  console.log(`  => ${result.pass ? 'PASS' : 'FAIL'} (written to bench/results/${name}.json)`);
+  return result;
+}
+
+export function fmt(n: number | undefined): string {
+  if (n === undefined) return 'n/a';
+  return Math.abs(n) >= 100 ? n.toFixed(0) : n.toPrecision(3);
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export function median(values: readonly number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}

@@ -1,0 +1,170 @@
+/**
+ * Coordination ports: what the runtime needs from a backend that many instances
+ * can share. Two adapters implement them: `memory/` (one process, the embedded
+ * default) and `redis/` (many processes or machines). Both pass one contract
+ * suite (test/coordination.contract.ts).
+ *
+ * Times are epoch milliseconds supplied by the caller, so tests can drive the
+ * clock and every instance on a machine agrees on "now".
+ */
+
+export type Role = 'user' | 'admin';
+
+export interface SessionInfo {
+  /** Socket/session id, unique across the cluster. */
+  readonly sid: string;
+  readonly userId: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly instanceId: string;
+  readonly connectedAt: number;
+  readonly lastSeenAt: number;
+}
+
+/** Authenticated sessions. `lastSeenAt` is indexed so idle sessions are found in O(expired). */
+export interface SessionPool {
+  /** Adds or replaces a session (e.g. `user-join` rebinding the socket to another user). */
+  upsert(session: SessionInfo): Promise<void>;
+  /** Refreshes `lastSeenAt`; false when the session is unknown. */
+  touch(sid: string, now: number): Promise<boolean>;
+  /** Removes the session; a no-op when it is unknown. */
+  remove(sid: string): Promise<void>;
+  get(sid: string): Promise<SessionInfo | null>;
+  /** Number of sessions. */
+  count(): Promise<number>;
+  /** Number of distinct users with at least one session. */
+  userCount(): Promise<number>;
+  /** Removes up to `limit` sessions last seen before `olderThan`; returns their ids. */
+  sweepIdle(olderThan: number, limit: number, guard?: LeaseGuard): Promise<string[]>;
+}
+
+/**
+ * Which models each session is using right now. An entry is (model, sid) with the
+ * time it was last marked.
+ */
+export interface UsagePool {
+  mark(model: string, sid: string, now: number): Promise<void>;
+  /** Drops every entry of the session (disconnect). */
+  removeSession(sid: string): Promise<void>;
+  /** Models with at least one entry. */
+  models(): Promise<string[]>;
+  /** Session ids using the model. */
+  sessionsOf(model: string): Promise<string[]>;
+  /** Total number of (model, sid) entries. */
+  size(): Promise<number>;
+  /**
+   * Removes up to `limit` entries marked before `olderThan` (a model left with no
+   * entries disappears) and returns how many were removed. Costs O(expired).
+   */
+  sweep(olderThan: number, limit: number, guard?: LeaseGuard): Promise<number>;
+}
+
+/**
+ * A sweep may pass the lease it holds: the backend then refuses to sweep (throws
+ * LeaseLostError) unless `owner` still holds lock `name` — a fenced write.
+ */
+export interface LeaseGuard {
+  readonly name: string;
+  readonly owner: string;
+}
+
+export interface LeaseGrant {
+  /** Strictly increasing across every acquisition of this lock name. */
+  readonly fence: number;
+}
+
+export interface LeaseHolderInfo {
+  readonly owner: string;
+  readonly fence: number;
+  /** Remaining time to live in ms. */
+  readonly ttlMs: number;
+}
+
+/** A lease lock: SET NX PX + fence counter; renew and release check the owner. */
+export interface LeaseLock {
+  /** Takes the lock if free; null when someone else holds it. */
+  acquire(name: string, owner: string, ttlMs: number): Promise<LeaseGrant | null>;
+  /** Extends the lease if `owner` still holds it; false otherwise. */
+  renew(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Compare-and-delete; false when `owner` did not hold it. */
+  release(name: string, owner: string): Promise<boolean>;
+  holder(name: string): Promise<LeaseHolderInfo | null>;
+}
+
+export type TaskStatus = 'running' | 'stopping';
+
+export interface TaskRecord {
+  readonly taskId: string;
+  /** e.g. `chat:42`; null for tasks not tied to an item. */
+  readonly itemId: string | null;
+  readonly ownerId: string;
+  readonly instanceId: string;
+  readonly kind: string;
+  readonly status: TaskStatus;
+  readonly createdAt: number;
+}
+
+/** Cluster-wide registry of running tasks: a hash plus per-item and per-instance sets. */
+export interface TaskRegistry {
+  add(task: TaskRecord): Promise<void>;
+  /** Removes the task from the hash and from its item and instance sets. */
+  remove(task: Pick<TaskRecord, 'taskId' | 'itemId' | 'instanceId'>): Promise<void>;
+  get(taskId: string): Promise<TaskRecord | null>;
+  list(): Promise<TaskRecord[]>;
+  /** Task ids of one item. */
+  listByItem(itemId: string): Promise<string[]>;
+  /** Removes every task an instance registered (it died); returns the removed ids. */
+  removeByInstance(instanceId: string): Promise<string[]>;
+}
+
+export type BusHandler = (payload: string, topic: string) => void;
+export type Unsubscribe = () => Promise<void>;
+
+/**
+ * Topic pub/sub across instances. Delivery is at-most-once (like Redis pub/sub);
+ * after a lost connection the adapter resubscribes every topic with backoff.
+ */
+export interface MessageBus {
+  publish(topic: string, payload: string): Promise<void>;
+  /** Subscribes the handler; the returned function removes it (and the topic subscription when it was the last). */
+  subscribe(topic: string, handler: BusHandler): Promise<Unsubscribe>;
+  /** Number of topics this process is subscribed to. */
+  topicCount(): number;
+  /** Called with `true` when the bus is (re)subscribed and `false` when the connection is lost. */
+  onConnectionChange(listener: (connected: boolean) => void): () => void;
+}
+
+export interface InstanceInfo {
+  readonly instanceId: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly startedAt: number;
+  /** Free-form stats an instance publishes with its heartbeat (connections, …). */
+  readonly stats?: Record<string, number>;
+}
+
+/** Live instances: each heartbeats with a TTL; an instance whose heartbeat lapsed is dead. */
+export interface InstanceRegistry {
+  heartbeat(info: InstanceInfo, ttlMs: number, now: number): Promise<void>;
+  /** Instances whose heartbeat has not expired at `now`. */
+  listLive(now: number): Promise<InstanceInfo[]>;
+  /** Removes instances whose heartbeat expired before `now`; returns their ids. */
+  reapDead(now: number): Promise<string[]>;
+  remove(instanceId: string): Promise<void>;
+}
+
+export type CoordinationKind = 'memory' | 'redis';
+
+/** Everything a backend provides, built once by the composition root. */
+export interface Coordination {
+  readonly kind: CoordinationKind;
+  readonly sessions: SessionPool;
+  readonly usage: UsagePool;
+  readonly lock: LeaseLock;
+  readonly tasks: TaskRegistry;
+  readonly bus: MessageBus;
+  readonly instances: InstanceRegistry;
+  /** True when the backend answers (readiness). */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}

@@ -2,7 +2,7 @@
 // Runs every compiled test file under dist/test with node's test runner.
 // Node 20's `--test` does not take globs, so the file list is built here.
 // Usage: node scripts/run-tests.mjs [substring filter ...]
-import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 
@@ -27,13 +27,14 @@ if (files.length === 0) {
   process.exit(1);
 }
 mkdirSync('test-artifacts', { recursive: true });
-const tapFile = 'test-artifacts/results.tap';
+const tapFile = `test-artifacts/results-${process.pid}.tap`;
 const args = ['--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
   '--test-reporter=tap', `--test-reporter-destination=${tapFile}`, ...files];
 const child = spawn(process.execPath, args, { stdio: 'inherit' });
 child.on('exit', (code, signal) => {
   // One plain closing line with the totals, read from the TAP copy of the run.
   const tap = readFileSync(tapFile, 'utf8');
+  rmSync(tapFile, { force: true });
   const count = (k) => Number(tap.match(new RegExp(`^# ${k} (\\d+)$`, 'm'))?.[1] ?? 0);
   console.log(`tests: ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
   process.exit(code ?? (signal ? 1 : 0));

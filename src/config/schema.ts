@@ -8,7 +8,7 @@ const ms = (min: number) => z.number().int().min(min);
  * README table); this schema is the rule each value must meet. Units are in the names.
  */
 export const ConfigSchema = z
-  .object({
+  .strictObject({
     host: z.string().min(1),
     port: z.number().int().min(0).max(65_535),
     dataDir: z.string().min(1),
@@ -71,7 +71,6 @@ export const ConfigSchema = z
     shutdownTimeoutMs: ms(100),
     threadPoolSize: z.number().int().min(0).max(256),
   })
-
   .superRefine((c, ctx) => {
     if (c.coordination === 'redis' && !c.redisUrl) {
       ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: 'is required when coordination is "redis"' });

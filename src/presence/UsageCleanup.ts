@@ -83,7 +83,6 @@ export class CleanupMetrics {
  * died for good once its lock was lost).
  */
 export class UsageCleanup {
-  readonly events = new EventEmitter<CleanupEvents>();
   private readonly lease: Lease;
   private readonly now: () => number;
 
@@ -92,6 +91,8 @@ export class UsageCleanup {
     private readonly options: UsageCleanupOptions,
     private readonly metrics: CleanupMetrics,
     private readonly log: Logger,
+    /** Shared by every incarnation of the cleanup actor, so observers survive restarts. */
+    readonly events: EventEmitter<CleanupEvents> = new EventEmitter<CleanupEvents>(),
   ) {
     this.now = options.now ?? Date.now;
     this.lease = new Lease(ports.lock, { name: CLEANUP_LOCK_NAME, owner: options.owner, ttlMs: options.lockTimeoutMs, now: this.now }, log);

@@ -1,0 +1,62 @@
+import { LeaseLostError } from '../../errors.js';
+import type { LeaseGuard, SessionInfo, SessionPool } from '../ports.js';
+import type { MemoryLeaseLock } from './MemoryLeaseLock.js';
+import { TimeIndex } from './TimeIndex.js';
+
+/** Sessions of one process, indexed by `lastSeenAt` so sweeps cost O(expired). */
+export class MemorySessionPool implements SessionPool {
+  private readonly sessions = new Map<string, SessionInfo>();
+  private readonly seen = new TimeIndex<string>();
+  /** userId → number of sessions, so userCount() is O(1). */
+  private readonly users = new Map<string, number>();
+
+  constructor(private readonly lock: MemoryLeaseLock) {}
+
+  async upsert(session: SessionInfo): Promise<void> {
+    this.drop(session.sid);
+    this.sessions.set(session.sid, Object.freeze({ ...session }));
+    this.seen.set(session.sid, session.lastSeenAt);
+    this.users.set(session.userId, (this.users.get(session.userId) ?? 0) + 1);
+  }
+
+  async touch(sid: string, now: number): Promise<boolean> {
+    const s = this.sessions.get(sid);
+    if (!s) return false;
+    this.sessions.set(sid, Object.freeze({ ...s, lastSeenAt: now }));
+    this.seen.set(sid, now);
+    return true;
+  }
+
+  async remove(sid: string): Promise<void> {
+    this.drop(sid);
+  }
+
+  async get(sid: string): Promise<SessionInfo | null> {
+    return this.sessions.get(sid) ?? null;
+  }
+
+  async count(): Promise<number> {
+    return this.sessions.size;
+  }
+
+  async userCount(): Promise<number> {
+    return this.users.size;
+  }
+
+  async sweepIdle(olderThan: number, limit: number, guard?: LeaseGuard): Promise<string[]> {
+    if (guard && !this.lock.holds(guard)) throw new LeaseLostError(guard.name);
+    const sids = this.seen.take(limit, (lastSeenAt) => lastSeenAt < olderThan);
+    for (const sid of sids) this.drop(sid);
+    return sids;
+  }
+
+  private drop(sid: string): void {
+    const prev = this.sessions.get(sid);
+    if (!prev) return;
+    this.sessions.delete(sid);
+    this.seen.delete(sid);
+    const n = (this.users.get(prev.userId) ?? 1) - 1;
+    if (n <= 0) this.users.delete(prev.userId);
+    else this.users.set(prev.userId, n);
+  }
+}

@@ -1,0 +1,60 @@
+import type { TaskRecord, TaskRegistry } from '../ports.js';
+
+/** Task registry of one process: a map plus per-item and per-instance id sets. */
+export class MemoryTaskRegistry implements TaskRegistry {
+  private readonly tasks = new Map<string, TaskRecord>();
+  private readonly byItem = new Map<string, Set<string>>();
+  private readonly byInstance = new Map<string, Set<string>>();
+
+  async add(task: TaskRecord): Promise<void> {
+    const prev = this.tasks.get(task.taskId);
+    if (prev) this.unlink(prev);
+    this.tasks.set(task.taskId, Object.freeze({ ...task }));
+    if (task.itemId !== null) addTo(this.byItem, task.itemId, task.taskId);
+    addTo(this.byInstance, task.instanceId, task.taskId);
+  }
+
+  async remove(task: Pick<TaskRecord, 'taskId' | 'itemId' | 'instanceId'>): Promise<void> {
+    this.unlink(task);
+  }
+
+  async get(taskId: string): Promise<TaskRecord | null> {
+    return this.tasks.get(taskId) ?? null;
+  }
+
+  async list(): Promise<TaskRecord[]> {
+    return [...this.tasks.values()];
+  }
+
+  async listByItem(itemId: string): Promise<string[]> {
+    return [...(this.byItem.get(itemId) ?? [])];
+  }
+
+  async removeByInstance(instanceId: string): Promise<string[]> {
+    const ids = [...(this.byInstance.get(instanceId) ?? [])];
+    for (const taskId of ids) {
+      const task = this.tasks.get(taskId);
+      this.unlink(task ?? { taskId, itemId: null, instanceId });
+    }
+    return ids;
+  }
+
+  private unlink(task: Pick<TaskRecord, 'taskId' | 'itemId' | 'instanceId'>): void {
+    this.tasks.delete(task.taskId);
+    if (task.itemId !== null) removeFrom(this.byItem, task.itemId, task.taskId);
+    removeFrom(this.byInstance, task.instanceId, task.taskId);
+  }
+}
+
+function addTo(index: Map<string, Set<string>>, key: string, id: string): void {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(id);
+}
+
+function removeFrom(index: Map<string, Set<string>>, key: string, id: string): void {
+  const set = index.get(key);
+  if (!set) return;
+  set.delete(id);
+  if (set.size === 0) index.delete(key);
+}

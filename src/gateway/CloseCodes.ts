@@ -1,0 +1,46 @@
+/** A WebSocket close code with its reason text (sent in the close frame) and a metric label. */
+export interface CloseCode {
+  readonly code: number;
+  readonly reason: string;
+  /** Value of the `reason` label of `switchyard_ws_closed_total`. */
+  readonly label: string;
+}
+
+function close(code: number, reason: string, label: string): CloseCode {
+  return Object.freeze({ code, reason, label });
+}
+
+/**
+ * Every close the gateway initiates, by name. 1xxx are RFC 6455 codes; 4xxx are
+ * switchyard's own (the range RFC 6455 leaves to applications).
+ */
+export const CloseCodes = Object.freeze({
+  NORMAL: close(1000, 'normal closure', 'normal'),
+  /** Server shutting down (graceful shutdown) — clients should reconnect elsewhere. */
+  GOING_AWAY: close(1001, 'server going away', 'going_away'),
+  /** A frame above `gateway.eventMaxPayloadBytes`. */
+  MESSAGE_TOO_BIG: close(1009, 'message too big', 'message_too_big'),
+  INTERNAL_ERROR: close(1011, 'internal error', 'internal_error'),
+  /** `gateway.maxRateViolations` over-rate messages in a row. */
+  RATE_LIMITED: close(4008, 'rate limited', 'rate_limited'),
+  /** Output queued for the socket passed `gateway.maxBackpressureBytes`. */
+  SLOW_CONSUMER: close(4010, 'slow consumer', 'slow_consumer'),
+} satisfies Record<string, CloseCode>);
+
+/** Codes uWS reports for closes nobody sent a close frame for. */
+const ABNORMAL = close(1006, 'abnormal closure', 'abnormal');
+const OTHER = close(0, 'other', 'other');
+
+const byCode = new Map<number, CloseCode>(Object.values(CloseCodes).map((c) => [c.code, c]));
+
+/**
+ * Names a close the gateway observed. uWS reports its own closes as 1006 with a text:
+ * "Received too big message" for a frame over its hard limit, "" for a vanished peer
+ * or a socket dropped at the backpressure limit during a room broadcast.
+ */
+export function describeClose(code: number, message: string): CloseCode {
+  if (code === 1006 && /too big/i.test(message)) return CloseCodes.MESSAGE_TOO_BIG;
+  if (code === 1006) return ABNORMAL;
+  if (code === 1005) return CloseCodes.NORMAL; // client closed without a status code
+  return byCode.get(code) ?? OTHER;
+}

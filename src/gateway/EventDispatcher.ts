@@ -1,0 +1,85 @@
+import type { Principal } from '../auth/tokens.js';
+import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Connection } from './Connection.js';
+import {
+  encodeAck,
+  encodeAckError,
+  encodeError,
+  encodeEvent,
+  toErrorBody,
+  type AckId,
+  type ErrorBody,
+  type IncomingEvent,
+} from './protocol.js';
+
+/** What an event handler added with `Gateway.onEvent` sees. */
+export interface EventContext {
+  readonly principal: Principal;
+  /** The socket's session id (also the key in the session and usage pools). */
+  readonly sid: string;
+  readonly data: unknown;
+  /** Rooms the socket is in. */
+  readonly rooms: ReadonlySet<string>;
+  /** Sends an event to this socket only. */
+  emit(event: string, data: unknown): void;
+}
+
+/** Returns the ack data, or throws a SwitchyardError whose code the client receives. */
+export type EventHandler = (ctx: EventContext) => unknown | Promise<unknown>;
+
+/** Built-in events get the connection itself. */
+export type ConnectionHandler = (conn: Connection, data: unknown) => unknown | Promise<unknown>;
+
+/** Sends the one reply a frame gets: an ack, an ack error, or (no ack) an `error` event. */
+export function replyError(conn: Connection, ack: AckId | undefined, error: ErrorBody): void {
+  conn.send(ack === undefined ? encodeError(error) : encodeAckError(ack, error));
+}
+
+/**
+ * Event name → handler. Each frame gets exactly one reply when it carries an `ack`
+ * (its result or its error) and an `error` event when it fails without one.
+ */
+export class EventDispatcher {
+  private readonly handlers = new Map<string, ConnectionHandler>();
+
+  constructor(private readonly log: Logger) {}
+
+  register(event: string, handler: ConnectionHandler): void {
+    if (this.handlers.has(event)) throw new TypeError(`event "${event}" already has a handler`);
+    this.handlers.set(event, handler);
+  }
+
+  /** Adapts a public handler to the connection-level signature. */
+  registerPublic(event: string, handler: EventHandler): void {
+    this.register(event, (conn, data) =>
+      handler({
+        principal: conn.principal,
+        sid: conn.sid,
+        data,
+        rooms: conn.rooms,
+        emit: (name, payload) => {
+          conn.send(encodeEvent(name, payload));
+        },
+      }),
+    );
+  }
+
+  has(event: string): boolean {
+    return this.handlers.has(event);
+  }
+
+  async dispatch(conn: Connection, msg: IncomingEvent): Promise<void> {
+    const handler = this.handlers.get(msg.event);
+    try {
+      if (!handler) throw new SwitchyardError(ErrorCode.UNKNOWN_EVENT, `unknown event "${msg.event}"`);
+      const result = await handler(conn, msg.data);
+      if (msg.ack !== undefined) conn.send(encodeAck(msg.ack, result));
+    } catch (err) {
+      if (!(err instanceof SwitchyardError)) {
+        this.log.error({ event: msg.event, sid: conn.sid, err: errorMessage(err) }, 'event handler failed');
+      }
+      replyError(conn, msg.ack, toErrorBody(err));
+    }
+  }
+}

@@ -1,0 +1,246 @@
+import type { TemplatedApp, us_listen_socket, WebSocketBehavior } from 'uWebSockets.js';
+import type { TokenService } from '../auth/tokens.js';
+import type { Config } from '../config/schema.js';
+import type { Coordination } from '../coordination/ports.js';
+import { ConfigError, ErrorCode } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Registry } from '../observability/metrics.js';
+import { authUpgrade, type UpgradeRequest } from './authUpgrade.js';
+import { CloseCodes, describeClose, type CloseCode } from './CloseCodes.js';
+import { registerCoreEvents } from './coreEvents.js';
+import { EventDispatcher, type EventHandler } from './EventDispatcher.js';
+import { EventSocket } from './EventSocket.js';
+import { GatewayMetrics } from './GatewayMetrics.js';
+import { HttpReply } from './http/HttpReply.js';
+import { HttpRouter, type HttpMethod, type RouteHandler, type RouteOptions } from './http/HttpRouter.js';
+import { encodeEvent } from './protocol.js';
+import { RoomHub } from './RoomHub.js';
+import { allowSignedIn, type AuthorizeRoom } from './RoomPolicy.js';
+import { coordinationReadiness, registerSystemRoutes } from './systemRoutes.js';
+import { KeyedRateLimiter } from './TokenBucket.js';
+import { loadUws, type LoadedUws } from './uws.js';
+
+export interface GatewayDeps {
+  readonly config: Config;
+  /** This instance's id: tags room frames on the bus (echo suppression) and sessions. */
+  readonly instanceId: string;
+  readonly tokens: TokenService;
+  readonly coordination: Coordination;
+  /** Prometheus registry the gateway adds its series to (one per runtime). */
+  readonly registry: Registry;
+  readonly log: Logger;
+  /** Named readiness checks for `/readyz`. @default the coordination backend's ping */
+  readonly readiness?: () => Promise<Record<string, boolean>>;
+  /** Who may join chat/channel/note rooms. @default any signed-in user */
+  readonly authorizeRoom?: AuthorizeRoom;
+  /** Clock in epoch ms. @default Date.now */
+  readonly now?: () => number;
+  /** The uWS module; tests may inject one. @default loadUws() */
+  readonly uws?: LoadedUws;
+}
+
+/** How often forgotten per-IP upgrade buckets are pruned. */
+const PRUNE_EVERY_MS = 60_000;
+
+/**
+ * The uWebSockets.js front door: the event socket `/ws`, REST routes, health and
+ * metrics. Other modules extend it through `route`, `onEvent`, `authorizeRoom`
+ * (deps) and `socketRoute` + `upgradeHandler` (the document socket).
+ */
+export class Gateway {
+  /** True when the native uWS binary is active (false: the slow JS fallback). */
+  readonly native: boolean;
+  private readonly app: TemplatedApp;
+  private readonly uws: LoadedUws;
+  private readonly router: HttpRouter;
+  private readonly dispatcher: EventDispatcher;
+  private readonly rooms: RoomHub;
+  private readonly events: EventSocket;
+  private readonly metrics: GatewayMetrics;
+  private readonly upgradeLimiter: KeyedRateLimiter;
+  private readonly now: () => number;
+  private listenSocket: us_listen_socket | null = null;
+  private boundPort = 0;
+  private accepting = true;
+  private closed: Promise<void> | null = null;
+  private readonly pruneTimer: NodeJS.Timeout;
+
+  constructor(private readonly deps: GatewayDeps) {
+    const { config, log } = deps;
+    const gw = config.gateway;
+    this.uws = deps.uws ?? loadUws();
+    this.native = this.uws.native;
+    if (!this.native && !gw.allowUwsFallback) {
+      throw new ConfigError(
+        `gateway.allowUwsFallback = false but uWebSockets.js has no native binary for this Node (ABI ${process.versions.modules}) ` +
+          'and fell back to its slow JS implementation; set SWITCHYARD_ALLOW_UWS_FALLBACK=1 to run anyway',
+      );
+    }
+    log.info({ uwsNative: this.native, binary: this.uws.binary }, this.native ? 'uWebSockets.js: native' : 'uWebSockets.js: JS FALLBACK (slow)');
+    this.now = deps.now ?? Date.now;
+    this.app = this.uws.uws.App();
+    this.upgradeLimiter = new KeyedRateLimiter(gw.upgradesPerSecondPerIp, gw.upgradeBurstPerIp);
+    this.pruneTimer = setInterval(() => this.upgradeLimiter.prune(this.now()), PRUNE_EVERY_MS).unref();
+
+    this.metrics = new GatewayMetrics(deps.registry, {
+      connections: () => this.events.count(),
+      rooms: () => this.rooms.roomCount(),
+      native: this.native,
+    });
+    this.rooms = new RoomHub(this.app, deps.coordination.bus, deps.instanceId, this.metrics, log);
+    this.dispatcher = new EventDispatcher(log);
+    const core = {
+      instanceId: deps.instanceId,
+      tokens: deps.tokens,
+      coordination: deps.coordination,
+      rooms: this.rooms,
+      authorizeRoom: deps.authorizeRoom ?? allowSignedIn,
+      now: this.now,
+    };
+    registerCoreEvents(this.dispatcher, core);
+    this.events = new EventSocket({
+      tokens: deps.tokens,
+      coordination: deps.coordination,
+      rooms: this.rooms,
+      dispatcher: this.dispatcher,
+      metrics: this.metrics,
+      log,
+      core,
+      now: this.now,
+      admit: (ip) => this.admit(ip),
+      limits: {
+        maxPayloadBytes: gw.eventMaxPayloadBytes,
+        idleTimeoutSec: gw.idleTimeoutSec,
+        maxBackpressureBytes: gw.maxBackpressureBytes,
+        messagesPerSecond: gw.messagesPerSecond,
+        messageBurst: gw.messageBurst,
+        maxRateViolations: gw.maxRateViolations,
+      },
+    });
+    this.router = new HttpRouter({ tokens: deps.tokens, log, maxBodyBytes: gw.maxBodyBytes });
+    registerSystemRoutes(this.router, {
+      coordination: deps.coordination,
+      registry: deps.registry,
+      log,
+      readiness: deps.readiness ?? coordinationReadiness(deps.coordination),
+      accepting: () => this.accepting,
+    });
+    this.app.ws('/ws', this.events.behavior());
+    this.app.any('/*', this.router.handle);
+  }
+
+  /** Starts listening on config host/port (0 = any free port); resolves with the bound port. */
+  listen(): Promise<number> {
+    const { host, port } = this.deps.config;
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (socket) => {
+        if (!socket) {
+          reject(new Error(`cannot listen on ${host}:${port}`));
+          return;
+        }
+        this.listenSocket = socket;
+        this.boundPort = this.uws.uws.us_socket_local_port(socket as never);
+        this.deps.log.info({ host, port: this.boundPort }, 'gateway listening');
+        resolve(this.boundPort);
+      });
+    });
+  }
+
+  /** Which uWS implementation serves: `native` or the slow JS `fallback` (for logs). */
+  get transport(): 'native' | 'fallback' {
+    return this.native ? 'native' : 'fallback';
+  }
+
+  /** The bound port (0 before listen). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Adds a REST route; `:name` segments become params, a trailing `*` matches the rest. */
+  route(method: HttpMethod, pattern: string, handler: RouteHandler, options?: RouteOptions): this {
+    this.router.add(method, pattern, handler, options);
+    return this;
+  }
+
+  /** Adds an event-socket event; its return value is the ack data. Built-in names cannot be replaced. */
+  onEvent(event: string, handler: EventHandler): this {
+    this.dispatcher.registerPublic(event, handler);
+    return this;
+  }
+
+  /** Sends `{event, data}` to every socket in `room` on every instance. */
+  emitToRoom(room: string, event: string, data: unknown): Promise<void> {
+    return this.rooms.emit(room, encodeEvent(event, data));
+  }
+
+  /**
+   * Registers another WebSocket route (e.g. the document socket `/doc/*`). Use
+   * `upgradeHandler` as its `upgrade` so it gets the same auth and admission.
+   */
+  socketRoute<UserData>(pattern: string, behavior: WebSocketBehavior<UserData>): this {
+    this.app.ws(pattern, behavior);
+    return this;
+  }
+
+  /** An authenticated, rate-limited `upgrade` handler for `socketRoute`. */
+  upgradeHandler<UserData>(userData: (req: UpgradeRequest) => UserData): NonNullable<WebSocketBehavior<UserData>['upgrade']> {
+    return authUpgrade<UserData>({
+      tokens: this.deps.tokens,
+      log: this.deps.log,
+      admit: (ip) => this.admit(ip),
+      userData,
+      onReject: (reason) => this.metrics.upgradesRejected.inc({ reason }),
+    });
+  }
+
+  /** Open event sockets on this instance. */
+  connectionCount(): number {
+    return this.events.count();
+  }
+
+  /** Closes the listen socket: no new connections; upgrades still arriving get 503. */
+  stopAccepting(): void {
+    this.accepting = false;
+    if (this.listenSocket) {
+      this.uws.uws.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = null;
+    }
+  }
+
+  /** Closes every event socket, by default with GOING_AWAY (1001). */
+  closeAll(code: CloseCode | number = CloseCodes.GOING_AWAY, reason?: string): void {
+    const close = typeof code === 'number' ? { ...describeClose(code, ''), code, reason: reason ?? describeClose(code, '').reason } : code;
+    this.events.closeAll(close);
+  }
+
+  /** Resolves once every closed socket's session and usage entries are gone from the pools. */
+  settled(): Promise<void> {
+    return this.events.settled();
+  }
+
+  /** Stops accepting, closes every socket (GOING_AWAY), removes their sessions, drops bus subscriptions. Idempotent. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.stopAccepting();
+      this.closeAll(CloseCodes.GOING_AWAY);
+      clearInterval(this.pruneTimer);
+      await this.events.settled();
+      await this.rooms.close();
+      // Also ends idle keep-alive HTTP connections, so the process can exit.
+      (this.app as { close?: () => void }).close?.();
+      this.deps.log.info('gateway closed');
+    })();
+    return this.closed;
+  }
+
+  private admit(ip: string): { reply: HttpReply; reason: string } | null {
+    if (!this.accepting) {
+      return { reply: HttpReply.error(503, ErrorCode.SHUTTING_DOWN, 'server is shutting down'), reason: 'shutting_down' };
+    }
+    if (!this.upgradeLimiter.take(ip, this.now())) {
+      const reply = HttpReply.error(429, ErrorCode.RATE_LIMITED, 'too many connection attempts from this address', { 'retry-after': '1' });
+      return { reply, reason: 'rate_limited' };
+    }
+    return null;
+  }
+}

@@ -1,0 +1,113 @@
+import type { TokenService } from '../auth/tokens.js';
+import type { Coordination } from '../coordination/ports.js';
+import { ErrorCode, SwitchyardError } from '../errors.js';
+import type { Connection } from './Connection.js';
+import type { EventDispatcher } from './EventDispatcher.js';
+import { ClientEvent, ServerEvent, asObject, encodeEvent, requireString } from './protocol.js';
+import type { RoomHub } from './RoomHub.js';
+import { RoomKind, channelRoom, mayJoin, parseRoom, userRoom, type AuthorizeRoom } from './RoomPolicy.js';
+
+/** The narrow view of the gateway the built-in events need. */
+export interface CoreEventsContext {
+  readonly instanceId: string;
+  readonly tokens: TokenService;
+  readonly coordination: Coordination;
+  readonly rooms: RoomHub;
+  readonly authorizeRoom: AuthorizeRoom;
+  readonly now: () => number;
+}
+
+/** Writes the socket's session (open, rebind, or after a sweep dropped it). */
+export function upsertSession(ctx: CoreEventsContext, conn: Connection): Promise<void> {
+  const now = ctx.now();
+  return ctx.coordination.sessions.upsert({
+    sid: conn.sid,
+    userId: conn.principal.userId,
+    name: conn.principal.name,
+    role: conn.principal.role,
+    instanceId: ctx.instanceId,
+    connectedAt: conn.connectedAt,
+    lastSeenAt: now,
+  });
+}
+
+/**
+ * The SPEC §4.2 events. Writes to the pools check `conn.isOpen` right before they
+ * are issued: a handler finishing after the disconnect must not re-create the
+ * session or usage entries the close just removed.
+ */
+export function registerCoreEvents(dispatcher: EventDispatcher, ctx: CoreEventsContext): void {
+  const { sessions, usage } = ctx.coordination;
+
+  dispatcher.register(ClientEvent.USER_JOIN, async (conn, data) => {
+    const auth = asObject(asObject(data, ClientEvent.USER_JOIN).auth ?? {}, ClientEvent.USER_JOIN);
+    const result = await ctx.tokens.verify(typeof auth.token === 'string' ? auth.token : null);
+    if (!result.ok) throw new SwitchyardError(ErrorCode.UNAUTHORIZED, `token ${result.reason}`);
+    if (!conn.isOpen) return null;
+    const previous = conn.principal;
+    conn.principal = result.principal;
+    if (previous.userId !== result.principal.userId) {
+      // Another user now: nothing joined as the previous one may be kept.
+      for (const room of [...conn.rooms]) ctx.rooms.leave(conn, room);
+      await ctx.rooms.join(conn, userRoom(result.principal.userId));
+    }
+    if (conn.isOpen) await upsertSession(ctx, conn);
+    return { id: result.principal.userId, name: result.principal.name };
+  });
+
+  dispatcher.register(ClientEvent.HEARTBEAT, async (conn) => {
+    if (!conn.isOpen) return {};
+    // A sweep may have dropped the session while the socket stayed open: put it back.
+    if (!(await sessions.touch(conn.sid, ctx.now())) && conn.isOpen) await upsertSession(ctx, conn);
+    return {};
+  });
+
+  dispatcher.register(ClientEvent.USAGE, async (conn, data) => {
+    const body = asObject(data, ClientEvent.USAGE);
+    const model = requireString(body, 'model', ClientEvent.USAGE);
+    if (!conn.isOpen) return {};
+    const now = ctx.now();
+    await Promise.all([usage.mark(model, conn.sid, now), sessions.touch(conn.sid, now)]);
+    return {};
+  });
+
+  dispatcher.register(ClientEvent.JOIN, async (conn, data) => {
+    const room = requireRoom(data, ClientEvent.JOIN);
+    const name = parseRoom(room)!;
+    if (!(await mayJoin(conn.principal, name, ctx.authorizeRoom))) {
+      throw new SwitchyardError(ErrorCode.FORBIDDEN, `not allowed to join ${room}`);
+    }
+    if (conn.isOpen) await ctx.rooms.join(conn, room);
+    return { room };
+  });
+
+  dispatcher.register(ClientEvent.LEAVE, (conn, data) => {
+    const room = requireRoom(data, ClientEvent.LEAVE);
+    if (room === userRoom(conn.principal.userId)) {
+      throw new SwitchyardError(ErrorCode.BAD_REQUEST, `a socket stays in its own ${room} room`);
+    }
+    ctx.rooms.leave(conn, room);
+    return { room };
+  });
+
+  dispatcher.register(ClientEvent.CHANNEL, async (conn, data) => {
+    const body = asObject(data, ClientEvent.CHANNEL);
+    const channelId = requireString(body, 'channel_id', ClientEvent.CHANNEL);
+    const room = channelRoom(channelId);
+    if (!conn.rooms.has(room)) {
+      throw new SwitchyardError(ErrorCode.FORBIDDEN, `join ${room} before sending to it`);
+    }
+    const frame = encodeEvent(ServerEvent.CHANNEL, { channel_id: channelId, user_id: conn.principal.userId, data: body.data ?? null });
+    await ctx.rooms.emit(room, frame, conn);
+    return {};
+  });
+}
+
+function requireRoom(data: unknown, event: string): string {
+  const room = requireString(asObject(data, event), 'room', event);
+  if (!parseRoom(room)) {
+    const kinds = Object.values(RoomKind).join(', ');
+    throw new SwitchyardError(ErrorCode.BAD_REQUEST, `${event}: "room" must be <kind>:<id> with kind one of ${kinds}`);
+  }
+  return room;
+}

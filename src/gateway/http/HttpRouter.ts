@@ -1,0 +1,194 @@
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { Principal, TokenService } from '../../auth/tokens.js';
+import { ErrorCode, SwitchyardError, errorMessage } from '../../errors.js';
+import type { Logger } from '../../observability/logger.js';
+import { HttpReply, send, type ResponseState } from './HttpReply.js';
+import { readBody } from './readBody.js';
+import { httpStatusOf } from './status.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** What a REST handler sees: copies of the request, never the uWS objects. */
+export interface RouteContext {
+  readonly method: HttpMethod;
+  readonly path: string;
+  /** `:name` segments of the pattern, URL-decoded; a trailing `*` is `params['*']`. */
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** Lower-case header names. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The caller, from `Authorization: Bearer`; null on routes with `auth: 'none'` / `'optional'` when absent. */
+  readonly principal: Principal | null;
+  /** Parsed JSON (undefined when there is no body), or the raw bytes with `rawBody`. */
+  readonly body: unknown;
+  readonly ip: string;
+}
+
+/** Returns a value (sent as 200 JSON) or an HttpReply, or throws a SwitchyardError (mapped to its status). */
+export type RouteHandler = (ctx: RouteContext) => unknown | Promise<unknown>;
+
+export interface RouteOptions {
+  /** `required`: 401 without a valid token. @default 'required' */
+  readonly auth?: 'required' | 'optional' | 'none';
+  /** Hand the body over as a Buffer instead of parsing JSON (uploads). @default false */
+  readonly rawBody?: boolean;
+  /** Body limit in bytes for this route. @default config gateway.maxBodyBytes */
+  readonly maxBodyBytes?: number;
+}
+
+interface Route {
+  readonly method: HttpMethod;
+  readonly segments: readonly string[];
+  readonly handler: RouteHandler;
+  readonly options: RouteOptions;
+}
+
+export interface HttpRouterDeps {
+  readonly tokens: TokenService;
+  readonly log: Logger;
+  readonly maxBodyBytes: number;
+}
+
+const split = (path: string): string[] => path.split('/').filter((s) => s.length > 0);
+
+/** `Authorization: Bearer <token>` → the token. */
+export function bearerToken(header: string | undefined): string | null {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return m ? m[1]! : null;
+}
+
+/**
+ * A small REST router on one uWS catch-all handler: JSON in and out, bodies read with
+ * a size limit, errors as `{"error": {"code", "message"}}` with a fitting status.
+ */
+export class HttpRouter {
+  private readonly routes: Route[] = [];
+
+  constructor(private readonly deps: HttpRouterDeps) {}
+
+  add(method: HttpMethod, pattern: string, handler: RouteHandler, options: RouteOptions = {}): void {
+    const segments = split(pattern);
+    if (segments.slice(0, -1).includes('*')) throw new TypeError(`route ${pattern}: "*" may only be the last segment`);
+    this.routes.push({ method, segments, handler, options });
+  }
+
+  /** The uWS handler. Copies everything from `req` before the first await. */
+  readonly handle = (res: HttpResponse, req: HttpRequest): void => {
+    const state: ResponseState = { aborted: false, done: false };
+    res.onAborted(() => {
+      state.aborted = true;
+    });
+    const method = req.getMethod().toUpperCase() as HttpMethod;
+    const path = req.getUrl();
+    const query = new URLSearchParams(req.getQuery() ?? '');
+    const headers: Record<string, string> = {};
+    req.forEach((name, value) => {
+      headers[name] = value;
+    });
+    const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+
+    const found = this.match(method, path);
+    if (!found.route) {
+      const reply =
+        found.allowed.length > 0
+          ? HttpReply.error(405, ErrorCode.BAD_REQUEST, `${method} is not allowed on ${path}`, { allow: found.allowed.join(', ') })
+          : HttpReply.error(404, ErrorCode.NOT_FOUND, `no route for ${method} ${path}`);
+      send(res, state, reply);
+      return;
+    }
+    const { route, params } = found;
+    const limit = route.options.maxBodyBytes ?? this.deps.maxBodyBytes;
+    const body = readBody(res, state, headers, limit);
+    body.catch(() => {}); // observed below; avoids an unhandled rejection if auth fails first
+    void this.run(res, state, route, { method, path, params, query, headers, ip }, body);
+  };
+
+  private async run(
+    res: HttpResponse,
+    state: ResponseState,
+    route: Route,
+    req: Omit<RouteContext, 'principal' | 'body'>,
+    bodyPromise: Promise<Buffer>,
+  ): Promise<void> {
+    let closeConnection = false;
+    try {
+      const principal = await this.authenticate(req.headers, route.options.auth ?? 'required');
+      let bytes: Buffer;
+      try {
+        bytes = await bodyPromise;
+      } catch (err) {
+        closeConnection = true; // the rest of an oversized body is not read
+        throw err;
+      }
+      const body = route.options.rawBody ? bytes : parseJson(bytes);
+      const result = await route.handler({ ...req, principal, body });
+      send(res, state, result instanceof HttpReply ? result : HttpReply.json(200, result));
+    } catch (err) {
+      if (!(err instanceof SwitchyardError)) {
+        this.deps.log.error({ method: req.method, path: req.path, err: errorMessage(err) }, 'route handler failed');
+      }
+      const status = err instanceof SwitchyardError ? httpStatusOf(err.code) : 500;
+      const { code, message } =
+        err instanceof SwitchyardError ? err : { code: ErrorCode.INTERNAL, message: 'internal error' };
+      const extra: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer' } : {};
+      send(res, state, HttpReply.error(status, code, message, extra), closeConnection);
+    }
+  }
+
+  private async authenticate(headers: Readonly<Record<string, string>>, mode: 'required' | 'optional' | 'none'): Promise<Principal | null> {
+    if (mode === 'none') return null;
+    const token = bearerToken(headers.authorization);
+    if (!token && mode === 'optional') return null;
+    const result = await this.deps.tokens.verify(token);
+    if (result.ok) return result.principal;
+    throw new SwitchyardError(ErrorCode.UNAUTHORIZED, `token ${result.reason}`);
+  }
+
+  private match(
+    method: HttpMethod,
+    path: string,
+  ): { route: Route; params: Record<string, string>; allowed?: never } | { route?: never; allowed: HttpMethod[] } {
+    const parts = split(path);
+    const allowed: HttpMethod[] = [];
+    for (const route of this.routes) {
+      const params = matchSegments(route.segments, parts);
+      if (!params) continue;
+      if (route.method === method) return { route, params };
+      allowed.push(route.method);
+    }
+    return { allowed };
+  }
+}
+
+function matchSegments(pattern: readonly string[], parts: readonly string[]): Record<string, string> | null {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const seg = pattern[i]!;
+    if (seg === '*') {
+      params['*'] = parts.slice(i).map(decode).join('/');
+      return params;
+    }
+    const part = parts[i];
+    if (part === undefined) return null;
+    if (seg.startsWith(':')) params[seg.slice(1)] = decode(part);
+    else if (seg !== part) return null;
+  }
+  return parts.length === pattern.length ? params : null;
+}
+
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+function parseJson(bytes: Buffer): unknown {
+  if (bytes.length === 0) return undefined;
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new SwitchyardError(ErrorCode.INVALID_JSON, 'request body is not valid JSON');
+  }
+}

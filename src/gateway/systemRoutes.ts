@@ -1,0 +1,66 @@
+import type { Coordination } from '../coordination/ports.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Registry } from '../observability/metrics.js';
+import { HttpReply } from './http/HttpReply.js';
+import type { HttpRouter } from './http/HttpRouter.js';
+
+export interface SystemRoutesContext {
+  readonly coordination: Coordination;
+  readonly registry: Registry;
+  readonly log: Logger;
+  /** Named checks, each true when that backend answers. */
+  readonly readiness: () => Promise<Record<string, boolean>>;
+  /** False once the gateway stopped accepting (shutdown): the instance is no longer ready. */
+  readonly accepting: () => boolean;
+}
+
+/** `/healthz`, `/readyz`, `/metrics` (no auth) and `/api/usage` (signed-in users). */
+export function registerSystemRoutes(router: HttpRouter, ctx: SystemRoutesContext): void {
+  router.add('GET', '/healthz', () => ({ status: 'ok' }), { auth: 'none' });
+
+  router.add(
+    'GET',
+    '/readyz',
+    async () => {
+      let checks: Record<string, boolean>;
+      try {
+        checks = { ...(await ctx.readiness()), accepting: ctx.accepting() };
+      } catch (err) {
+        ctx.log.warn({ err: errorMessage(err) }, 'readiness check failed');
+        checks = { readiness: false, accepting: ctx.accepting() };
+      }
+      const ready = Object.values(checks).every(Boolean);
+      return HttpReply.json(ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', checks });
+    },
+    { auth: 'none' },
+  );
+
+  router.add(
+    'GET',
+    '/metrics',
+    async () => HttpReply.text(200, await ctx.registry.metrics(), ctx.registry.contentType),
+    { auth: 'none' },
+  );
+
+  // Cluster-wide: the pools are the shared coordination backend, not this instance's memory.
+  router.add('GET', '/api/usage', async () => {
+    const [models, userCount] = await Promise.all([ctx.coordination.usage.models(), ctx.coordination.sessions.userCount()]);
+    return { model_ids: models, user_count: userCount };
+  });
+}
+
+/** The default readiness: the coordination backend answers a ping within `timeoutMs`. */
+export function coordinationReadiness(coordination: Coordination, timeoutMs = 2_000): () => Promise<Record<string, boolean>> {
+  return async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      return { coordination: await Promise.race([coordination.ping().catch(() => false), timeout]) };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import type { DestinationStream } from 'pino';
+import { ActorSystem } from './actors/ActorSystem.js';
+import { TokenService } from './auth/tokens.js';
+import type { Config } from './config/schema.js';
+import { resolveJwtSecret } from './config/secret.js';
+import { createMemoryCoordination } from './coordination/memory/index.js';
+import type { Coordination } from './coordination/ports.js';
+import { createRedisCoordination } from './coordination/redis/index.js';
+import { errorMessage } from './errors.js';
+import { Gateway } from './gateway/Gateway.js';
+import { CloseCodes } from './gateway/CloseCodes.js';
+import { LogFactory, type Logger } from './observability/logger.js';
+import { createMetricsRegistry, type Registry } from './observability/metrics.js';
+import { InstanceHeartbeat } from './presence/InstanceHeartbeat.js';
+import { registerSupervisor } from './presence/supervisor.js';
+import { CleanupMetrics, UsageCleanup, type CleanupEvents } from './presence/UsageCleanup.js';
+
+export interface RuntimeOptions {
+  /** Where log lines go (tests capture them). @default stdout */
+  readonly logDestination?: DestinationStream;
+  /** Skip the gateway (runtime-core tests that need no sockets). @default true */
+  readonly gateway?: boolean;
+}
+
+/** How long an escalated supervisor child stays down before it is started again. */
+const REVIVAL_DELAY_MS = 5_000;
+
+/**
+ * The composition root: builds every part once from the frozen config and wires
+ * them — coordination backend → actor system → supervisor (cleanup, heartbeat) →
+ * gateway. Nothing below reads the environment.
+ */
+export class Runtime {
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    readonly config: Config,
+    readonly instanceId: string,
+    readonly logs: LogFactory,
+    readonly log: Logger,
+    readonly metrics: Registry,
+    readonly coordination: Coordination,
+    readonly actors: ActorSystem,
+    /** leader / lost / sweep events of the usage cleanup, whichever incarnation runs it. */
+    readonly cleanupEvents: EventEmitter<CleanupEvents>,
+    readonly gateway: Gateway | null,
+    readonly port: number,
+  ) {}
+
+  static async start(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+    const instanceId = config.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const logs = new LogFactory({ level: config.log.level, components: config.log.components, instanceId }, options.logDestination);
+    const log = logs.forComponent('runtime');
+    const metrics = createMetricsRegistry(instanceId);
+
+    const coordination =
+      config.coordination === 'redis'
+        ? await createRedisCoordination({ url: config.redisUrl!, keyPrefix: config.redisKeyPrefix, logger: logs.forComponent('coordination') })
+        : createMemoryCoordination();
+    log.info({ coordination: coordination.kind, keyPrefix: coordination.kind === 'redis' ? config.redisKeyPrefix : undefined }, 'coordination backend ready');
+
+    const actors = new ActorSystem({ logger: logs.forComponent('actors'), registry: metrics });
+    const cleanupMetrics = new CleanupMetrics(metrics);
+    const cleanupEvents = new EventEmitter<CleanupEvents>();
+    let gateway: Gateway | null = null;
+    const supervisor = registerSupervisor(
+      actors,
+      () => new UsageCleanup(coordination, { owner: instanceId, ...config.presence }, cleanupMetrics, logs.forComponent('presence'), cleanupEvents),
+      () =>
+        new InstanceHeartbeat(
+          coordination.instances,
+          { instanceId, ...config.instances, stats: () => ({ connections: gateway?.connectionCount() ?? 0 }) },
+          logs.forComponent('presence'),
+        ),
+      { revivalDelayMs: REVIVAL_DELAY_MS },
+    );
+
+    const { secret, source } = resolveJwtSecret(config);
+    if (source !== 'config') log.warn({ file: `${config.dataDir}/.jwt_secret`, source }, 'no JWT_SECRET set: using a random secret kept in the data dir');
+    const tokens = new TokenService(secret);
+
+    let port = 0;
+    if (options.gateway !== false) {
+      gateway = new Gateway({
+        config,
+        instanceId,
+        tokens,
+        coordination,
+        registry: metrics,
+        log: logs.forComponent('gateway'),
+        readiness: async () => ({ coordination: await coordination.ping() }),
+      });
+      port = await gateway.listen();
+    }
+    supervisor.start();
+    const runtime = new Runtime(config, instanceId, logs, log, metrics, coordination, actors, cleanupEvents, gateway, port);
+    log.info({ host: config.host, port, pid: process.pid, transport: gateway?.transport }, 'switchyard started');
+    return runtime;
+  }
+
+  /**
+   * Graceful shutdown, bounded by `shutdownTimeoutMs`: stop accepting, close
+   * sockets with going-away, drain mailboxes (the cleanup releases its lease on
+   * stop), deregister, close the backend, flush logs.
+   */
+  stop(reason = 'requested'): Promise<void> {
+    this.stopping ??= this.shutdown(reason);
+    return this.stopping;
+  }
+
+  private async shutdown(reason: string): Promise<void> {
+    const deadline = Date.now() + this.config.shutdownTimeoutMs;
+    const left = () => Math.max(0, deadline - Date.now());
+    this.log.info({ reason, deadlineMs: this.config.shutdownTimeoutMs }, 'shutting down');
+    const step = async (name: string, fn: () => Promise<unknown> | unknown) => {
+      try {
+        await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error('deadline')), left()).unref())]);
+      } catch (err) {
+        this.log.warn({ step: name, err: errorMessage(err) }, 'shutdown step did not finish cleanly');
+      }
+    };
+    await step('stop accepting', () => this.gateway?.stopAccepting());
+    await step('close sockets', () => this.gateway?.closeAll(CloseCodes.GOING_AWAY.code, CloseCodes.GOING_AWAY.reason));
+    await step('drain actors', () => this.actors.shutdown(left()));
+    await step('close gateway', () => this.gateway?.close());
+    await step('close coordination', () => this.coordination.close());
+    this.log.info('stopped');
+    this.logs.flush();
+  }
+}

@@ -1,0 +1,309 @@
+import './helpers/guard.js';
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { LeaseLostError } from '../src/errors.js';
+import type { Coordination, SessionInfo, TaskRecord } from '../src/coordination/ports.js';
+import { sleep, waitFor } from './helpers/wait.js';
+
+export interface Backend {
+  readonly coord: Coordination;
+  cleanup(): Promise<void>;
+}
+
+/** The one suite every coordination backend must pass; each test gets a fresh backend. */
+export function coordinationContract(name: string, makeBackend: () => Promise<Backend>): void {
+  describe(`coordination contract: ${name}`, () => {
+    let backend: Backend;
+    let c: Coordination;
+    beforeEach(async () => {
+      backend = await makeBackend();
+      c = backend.coord;
+    });
+    afterEach(async () => {
+      await backend.cleanup();
+    });
+
+    const session = (sid: string, userId: string, lastSeenAt = 1_000): SessionInfo => ({
+      sid, userId, name: `name-${userId}`, role: 'user', instanceId: 'i1', connectedAt: 500, lastSeenAt,
+    });
+    const sorted = (xs: string[]) => [...xs].sort();
+
+    describe('sessions', () => {
+      it('upsert, get, count and userCount', async () => {
+        await c.sessions.upsert(session('s1', 'alice'));
+        await c.sessions.upsert(session('s2', 'alice'));
+        await c.sessions.upsert(session('s3', 'bob'));
+        assert.deepEqual(await c.sessions.get('s1'), session('s1', 'alice'));
+        assert.equal(await c.sessions.get('nope'), null);
+        assert.equal(await c.sessions.count(), 3);
+        assert.equal(await c.sessions.userCount(), 2);
+      });
+
+      it('touch refreshes lastSeenAt of known sessions only', async () => {
+        await c.sessions.upsert(session('s1', 'alice', 1_000));
+        assert.equal(await c.sessions.touch('s1', 5_000), true);
+        assert.equal((await c.sessions.get('s1'))?.lastSeenAt, 5_000);
+        assert.equal(await c.sessions.touch('nope', 5_000), false);
+        assert.equal(await c.sessions.get('nope'), null);
+        assert.equal(await c.sessions.count(), 1);
+      });
+
+      it('remove drops the session and a user with no sessions left', async () => {
+        await c.sessions.upsert(session('s1', 'alice'));
+        await c.sessions.upsert(session('s2', 'alice'));
+        await c.sessions.upsert(session('s3', 'bob'));
+        await c.sessions.remove('s3');
+        await c.sessions.remove('nope');
+        assert.equal(await c.sessions.get('s3'), null);
+        assert.equal(await c.sessions.count(), 2);
+        assert.equal(await c.sessions.userCount(), 1);
+        await c.sessions.remove('s1');
+        assert.equal(await c.sessions.userCount(), 1, 'alice still has s2');
+        await c.sessions.remove('s2');
+        assert.equal(await c.sessions.userCount(), 0);
+      });
+
+      it('upsert rebinding a session to another user moves the user count', async () => {
+        await c.sessions.upsert(session('s1', 'alice'));
+        await c.sessions.upsert(session('s1', 'bob'));
+        assert.equal(await c.sessions.count(), 1);
+        assert.equal(await c.sessions.userCount(), 1);
+        assert.equal((await c.sessions.get('s1'))?.userId, 'bob');
+        await c.sessions.upsert(session('s2', 'alice'));
+        assert.equal(await c.sessions.userCount(), 2);
+        await c.sessions.remove('s1');
+        assert.equal(await c.sessions.userCount(), 1, 'removing the rebound session must not touch alice');
+      });
+
+      it('sweepIdle removes only sessions last seen before the cutoff, oldest first, up to the limit', async () => {
+        await c.sessions.upsert(session('s1', 'alice', 100));
+        await c.sessions.upsert(session('s2', 'bob', 200));
+        await c.sessions.upsert(session('s3', 'carol', 300));
+        await c.sessions.upsert(session('s4', 'dave', 400));
+        await c.sessions.touch('s2', 1_000); // refreshed: no longer idle
+        assert.deepEqual(await c.sessions.sweepIdle(300, 10), ['s1'], 'lastSeenAt == cutoff is not idle');
+        assert.deepEqual(await c.sessions.sweepIdle(500, 1), ['s3']);
+        assert.deepEqual(await c.sessions.sweepIdle(500, 10), ['s4']);
+        assert.deepEqual(await c.sessions.sweepIdle(500, 10), []);
+        assert.equal(await c.sessions.count(), 1);
+        assert.equal(await c.sessions.userCount(), 1);
+        assert.ok(await c.sessions.get('s2'));
+      });
+    });
+
+    describe('usage', () => {
+      it('mark, models, sessionsOf and size; re-marking does not duplicate', async () => {
+        await c.usage.mark('gpt-4', 's1', 100);
+        await c.usage.mark('gpt-4', 's2', 100);
+        await c.usage.mark('gpt', 's1', 100); // a prefix of another model name
+        await c.usage.mark('gpt-4', 's1', 200);
+        assert.deepEqual(sorted(await c.usage.models()), ['gpt', 'gpt-4']);
+        assert.deepEqual(sorted(await c.usage.sessionsOf('gpt-4')), ['s1', 's2']);
+        assert.deepEqual(await c.usage.sessionsOf('gpt'), ['s1']);
+        assert.deepEqual(await c.usage.sessionsOf('none'), []);
+        assert.equal(await c.usage.size(), 3);
+      });
+
+      it('removeSession drops every entry of that session only', async () => {
+        await c.usage.mark('a', 's1', 100);
+        await c.usage.mark('b', 's1', 100);
+        await c.usage.mark('b', 's2', 100);
+        await c.usage.removeSession('s1');
+        await c.usage.removeSession('nope');
+        assert.deepEqual(await c.usage.models(), ['b'], 'model a had only s1');
+        assert.deepEqual(await c.usage.sessionsOf('b'), ['s2']);
+        assert.equal(await c.usage.size(), 1);
+        await c.usage.mark('a', 's1', 300); // the session can come back
+        assert.equal(await c.usage.size(), 2);
+      });
+
+      it('sweep removes only entries marked before the cutoff; an empty model disappears', async () => {
+        await c.usage.mark('a', 's1', 100);
+        await c.usage.mark('a', 's2', 300);
+        await c.usage.mark('b', 's1', 150);
+        await c.usage.mark('c', 's3', 100);
+        await c.usage.mark('c', 's3', 400); // refreshed
+        assert.equal(await c.usage.sweep(300, 100), 2, 'entries at 100 and 150; 300 == cutoff stays');
+        assert.deepEqual(sorted(await c.usage.models()), ['a', 'c']);
+        assert.deepEqual(await c.usage.sessionsOf('a'), ['s2']);
+        assert.equal(await c.usage.size(), 2);
+        // The sweep also forgot s1's entries, so removing s1 later changes nothing.
+        await c.usage.removeSession('s1');
+        assert.equal(await c.usage.size(), 2);
+      });
+
+      it('sweep respects the limit, oldest first', async () => {
+        for (let i = 0; i < 5; i++) await c.usage.mark('m', `s${i}`, 100 + i);
+        assert.equal(await c.usage.sweep(1_000, 2), 2);
+        assert.deepEqual(sorted(await c.usage.sessionsOf('m')), ['s2', 's3', 's4']);
+        assert.equal(await c.usage.sweep(1_000, 10), 3);
+        assert.equal(await c.usage.size(), 0);
+        assert.deepEqual(await c.usage.models(), []);
+      });
+    });
+
+    describe('fenced sweeps', () => {
+      it('refuse with LeaseLostError unless the guard owner holds the lock', async () => {
+        await c.usage.mark('m', 's1', 100);
+        await c.sessions.upsert(session('s1', 'alice', 100));
+        const guard = { name: 'usage_cleanup_lock', owner: 'me' };
+        await assert.rejects(c.usage.sweep(1_000, 10, guard), LeaseLostError);
+        await assert.rejects(c.sessions.sweepIdle(1_000, 10, guard), LeaseLostError);
+        assert.ok(await c.lock.acquire('usage_cleanup_lock', 'other', 10_000));
+        await assert.rejects(c.usage.sweep(1_000, 10, guard), LeaseLostError);
+        await assert.rejects(c.sessions.sweepIdle(1_000, 10, guard), LeaseLostError);
+        assert.equal(await c.usage.size(), 1, 'a refused sweep removes nothing');
+        assert.equal(await c.sessions.count(), 1);
+      });
+
+      it('run while the guard owner holds the lock', async () => {
+        await c.usage.mark('m', 's1', 100);
+        await c.sessions.upsert(session('s1', 'alice', 100));
+        assert.ok(await c.lock.acquire('usage_cleanup_lock', 'me', 10_000));
+        const guard = { name: 'usage_cleanup_lock', owner: 'me' };
+        assert.equal(await c.usage.sweep(1_000, 10, guard), 1);
+        assert.deepEqual(await c.sessions.sweepIdle(1_000, 10, guard), ['s1']);
+      });
+    });
+
+    describe('lease lock', () => {
+      it('acquire is exclusive; holder reports owner, fence and TTL', async () => {
+        const grant = await c.lock.acquire('L', 'a', 10_000);
+        assert.ok(grant);
+        assert.equal(await c.lock.acquire('L', 'b', 10_000), null);
+        const h = await c.lock.holder('L');
+        assert.equal(h?.owner, 'a');
+        assert.equal(h?.fence, grant.fence);
+        assert.ok(h && h.ttlMs > 0 && h.ttlMs <= 10_000, `ttlMs ${h?.ttlMs}`);
+        assert.equal(await c.lock.holder('other'), null);
+      });
+
+      it('renew and release work for the owner only', async () => {
+        assert.ok(await c.lock.acquire('L', 'a', 1_000));
+        assert.equal(await c.lock.renew('L', 'b', 60_000), false);
+        assert.equal(await c.lock.renew('L', 'a', 60_000), true);
+        assert.ok(((await c.lock.holder('L'))?.ttlMs ?? 0) > 1_000, 'renew extended the TTL');
+        assert.equal(await c.lock.release('L', 'b'), false);
+        assert.equal((await c.lock.holder('L'))?.owner, 'a');
+        assert.equal(await c.lock.release('L', 'a'), true);
+        assert.equal(await c.lock.holder('L'), null);
+        assert.equal(await c.lock.release('L', 'a'), false);
+        assert.equal(await c.lock.renew('L', 'a', 1_000), false);
+      });
+
+      it('expires after its TTL, then another owner acquires it with a higher fence', async () => {
+        const first = await c.lock.acquire('L', 'a', 100);
+        assert.ok(first);
+        await sleep(150);
+        assert.equal(await c.lock.holder('L'), null);
+        assert.equal(await c.lock.renew('L', 'a', 100), false, 'an expired lease cannot be renewed');
+        const second = await c.lock.acquire('L', 'b', 10_000);
+        assert.ok(second && second.fence > first.fence);
+        assert.equal(await c.lock.release('L', 'a'), false);
+      });
+
+      it('fences strictly increase across acquisitions of a name', async () => {
+        const fences: number[] = [];
+        for (const owner of ['a', 'b', 'a', 'c']) {
+          const grant = await c.lock.acquire('F', owner, 10_000);
+          assert.ok(grant);
+          fences.push(grant.fence);
+          assert.ok(await c.lock.release('F', owner));
+        }
+        for (let i = 1; i < fences.length; i++) assert.ok(fences[i] > fences[i - 1], `fences ${fences}`);
+      });
+    });
+
+    describe('tasks', () => {
+      const task = (taskId: string, itemId: string | null, instanceId: string): TaskRecord => ({
+        taskId, itemId, instanceId, ownerId: 'u1', kind: 'completion', status: 'running', createdAt: 1_000,
+      });
+
+      it('add, get, list, listByItem and remove (with and without an item)', async () => {
+        await c.tasks.add(task('t1', 'chat:1', 'i1'));
+        await c.tasks.add(task('t2', 'chat:1', 'i1'));
+        await c.tasks.add(task('t3', null, 'i1'));
+        assert.deepEqual(await c.tasks.get('t1'), task('t1', 'chat:1', 'i1'));
+        assert.deepEqual(await c.tasks.get('t3'), task('t3', null, 'i1'));
+        assert.equal(await c.tasks.get('nope'), null);
+        assert.deepEqual(sorted((await c.tasks.list()).map((t) => t.taskId)), ['t1', 't2', 't3']);
+        assert.deepEqual(sorted(await c.tasks.listByItem('chat:1')), ['t1', 't2']);
+        await c.tasks.remove(task('t1', 'chat:1', 'i1'));
+        await c.tasks.remove(task('t3', null, 'i1'));
+        assert.deepEqual(await c.tasks.listByItem('chat:1'), ['t2']);
+        assert.deepEqual((await c.tasks.list()).map((t) => t.taskId), ['t2']);
+        assert.deepEqual(await c.tasks.removeByInstance('i1'), ['t2'], 'removed tasks left the instance set too');
+      });
+
+      it('removeByInstance removes every task of that instance only', async () => {
+        await c.tasks.add(task('t1', 'chat:1', 'dead'));
+        await c.tasks.add(task('t2', null, 'dead'));
+        await c.tasks.add(task('t3', 'chat:1', 'alive'));
+        assert.deepEqual(sorted(await c.tasks.removeByInstance('dead')), ['t1', 't2']);
+        assert.deepEqual((await c.tasks.list()).map((t) => t.taskId), ['t3']);
+        assert.deepEqual(await c.tasks.listByItem('chat:1'), ['t3']);
+        assert.deepEqual(await c.tasks.removeByInstance('dead'), []);
+      });
+    });
+
+    describe('bus', () => {
+      it('delivers to every handler of the topic and to no other topic', async () => {
+        const got: Record<string, string[]> = { a1: [], a2: [], b: [] };
+        await c.bus.subscribe('a', (p, topic) => got.a1.push(`${topic}:${p}`));
+        await c.bus.subscribe('a', (p) => got.a2.push(p));
+        await c.bus.subscribe('b', (p) => got.b.push(p));
+        await c.bus.publish('a', 'hello');
+        await c.bus.publish('b', 'marker'); // published after 'hello': once it arrives, 'hello' has been routed
+        await waitFor(() => got.a1.length === 1 && got.a2.length === 1 && got.b.length === 1, { what: 'deliveries' });
+        assert.deepEqual(got, { a1: ['a:hello'], a2: ['hello'], b: ['marker'] });
+      });
+
+      it('unsubscribe stops delivery to that handler; topicCount follows local subscriptions', async () => {
+        assert.equal(c.bus.topicCount(), 0);
+        const gone: string[] = [];
+        const kept: string[] = [];
+        const offGone = await c.bus.subscribe('t', (p) => gone.push(p));
+        const offKept = await c.bus.subscribe('t', (p) => kept.push(p));
+        const offOther = await c.bus.subscribe('u', () => {});
+        assert.equal(c.bus.topicCount(), 2);
+        await offGone();
+        await offGone(); // idempotent
+        assert.equal(c.bus.topicCount(), 2, 't still has a handler');
+        await c.bus.publish('t', 'x');
+        await waitFor(() => kept.length === 1, { what: 'delivery to the remaining handler' });
+        assert.deepEqual(gone, []);
+        await offKept();
+        await offOther();
+        assert.equal(c.bus.topicCount(), 0);
+        const again: string[] = [];
+        await c.bus.subscribe('t', (p) => again.push(p));
+        await c.bus.publish('t', 'y');
+        await waitFor(() => again.length === 1, { what: 'delivery after resubscribing' });
+        assert.deepEqual(kept, ['x'], 'an unsubscribed handler gets nothing');
+      });
+    });
+
+    describe('instances', () => {
+      const info = (instanceId: string) => ({ instanceId, host: 'h', pid: 1, startedAt: 0, stats: { connections: 3 } });
+
+      it('heartbeat keeps an instance live; reapDead removes lapsed ones once', async () => {
+        await c.instances.heartbeat(info('a'), 1_000, 0);
+        await c.instances.heartbeat(info('b'), 1_000, 0);
+        assert.deepEqual(sorted((await c.instances.listLive(500)).map((i) => i.instanceId)), ['a', 'b']);
+        assert.deepEqual(await c.instances.reapDead(500), []);
+        await c.instances.heartbeat(info('a'), 1_000, 900);
+        assert.deepEqual(await c.instances.listLive(1_500), [info('a')]);
+        assert.deepEqual(await c.instances.reapDead(1_500), ['b']);
+        assert.deepEqual(await c.instances.reapDead(1_500), []);
+        assert.deepEqual(await c.instances.listLive(1_500), [info('a')]);
+        await c.instances.remove('a');
+        assert.deepEqual(await c.instances.listLive(0), []);
+      });
+    });
+
+    it('ping answers true while the backend is up', async () => {
+      assert.equal(await c.ping(), true);
+      assert.equal(c.kind, name);
+    });
+  });
+}

@@ -1,0 +1,172 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { createServer, connect } from 'node:net';
+import { after, describe, it } from 'node:test';
+
+/**
+ * Redis for tests. A harness-started `redis-server` (binary on PATH) can be killed
+ * and restarted on the same port for fault tests; a REDIS_URL server cannot.
+ * Without either, Redis suites are skipped loudly — or fail when
+ * SWITCHYARD_REQUIRE_REDIS=1 (CI), because a silent skip proves nothing.
+ */
+export interface RedisServer {
+  readonly url: string;
+  readonly port: number;
+  /** PID of the current redis-server process; null for an external REDIS_URL. */
+  readonly pid: number | null;
+  /** False for REDIS_URL: kill() and restart() throw. */
+  readonly controllable: boolean;
+  /** SIGKILL, then waits for the process to exit. */
+  kill(): Promise<void>;
+  /** Starts again on the same port and waits until it answers PING. */
+  restart(): Promise<void>;
+  /** Kills the process if running; idempotent. */
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 5_000;
+
+export function randomPrefix(): string {
+  return `test-${randomUUID().slice(0, 8)}`;
+}
+
+export async function startRedis(): Promise<RedisServer | null> {
+  if (onPath('redis-server')) return SpawnedRedis.start(await freePort());
+  const url = process.env.REDIS_URL;
+  if (url) return externalRedis(url);
+  const reason = 'redis-server is not on PATH and REDIS_URL is not set';
+  if (process.env.SWITCHYARD_REQUIRE_REDIS === '1') throw new Error(`SWITCHYARD_REQUIRE_REDIS=1 but ${reason}`);
+  console.warn(`!!! SKIPPING Redis tests: ${reason}`);
+  return null;
+}
+
+/**
+ * A suite that needs Redis. Use with top-level await: `await describeRedis('x', (server) => { … })`.
+ * The body registers tests knowing the server; it is stopped in after(). Without Redis,
+ * one skipped test stands in so the skip shows in the totals.
+ */
+export async function describeRedis(name: string, fn: (server: RedisServer) => void, opts: { needsControl?: boolean } = {}): Promise<void> {
+  const server = await startRedis();
+  if (!server) {
+    describe(name, () => it('needs Redis', { skip: 'no Redis available (see the !!! line above)' }, () => {}));
+    return;
+  }
+  if (opts.needsControl && !server.controllable) {
+    describe(name, () => it('needs a harness-started redis-server', { skip: 'REDIS_URL server cannot be killed/restarted' }, () => {}));
+    return;
+  }
+  describe(name, () => {
+    after(() => server.stop());
+    fn(server);
+  });
+}
+
+class SpawnedRedis implements RedisServer {
+  private child: ChildProcess | null = null;
+  readonly url: string;
+  readonly controllable = true;
+
+  private constructor(readonly port: number) {
+    this.url = `redis://127.0.0.1:${port}`;
+  }
+
+  static async start(port: number): Promise<SpawnedRedis> {
+    const server = new SpawnedRedis(port);
+    await server.spawn();
+    return server;
+  }
+
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async restart(): Promise<void> {
+    await this.kill();
+    await this.spawn();
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+  }
+
+  private async spawn(): Promise<void> {
+    const args = ['--save', '', '--appendonly', 'no', '--bind', '127.0.0.1', '--port', String(this.port)];
+    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    this.child = child;
+    // Backstop for a test process that dies before after() runs: never leave a server behind.
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (!(await answersPing(this.port))) {
+      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} on port ${this.port}`);
+      if (Date.now() > deadline) {
+        await this.kill();
+        throw new Error(`redis-server on port ${this.port} did not answer PING within ${READY_TIMEOUT_MS} ms`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+function externalRedis(url: string): RedisServer {
+  const unavailable = async () => {
+    throw new Error('REDIS_URL server cannot be killed or restarted by the tests');
+  };
+  return { url, port: Number(new URL(url).port || 6379), pid: null, controllable: false, kill: unavailable, restart: unavailable, stop: async () => {} };
+}
+
+function onPath(binary: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, binary), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The OS picks a free port for a listener on 0; closing it frees the port for redis-server. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Raw RESP PING, so readiness does not depend on the client under test. */
+async function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    let reply = '';
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
+}

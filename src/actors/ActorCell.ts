@@ -56,7 +56,9 @@ export class ActorCell implements TurnHandler<unknown> {
   private readonly intensity: RestartIntensity;
   private idleTimer: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
-  private lastActivity: number;
+  /** Bursts drained so far; the idle check only compares it, so no clock read per burst. */
+  private bursts = 0;
+  private burstsAtLastCheck = -1;
   private drainWaiters: (() => void)[] = [];
   private logger: Logger | undefined;
 
@@ -67,7 +69,6 @@ export class ActorCell implements TurnHandler<unknown> {
   ) {
     const o = kind.options;
     this.intensity = new RestartIntensity(o.restart, host.now, host.random);
-    this.lastActivity = host.now();
     this.mailbox = new Mailbox<unknown>(ref.id, o.mailboxCapacity, o.overflow, this, {
       dropped: (item) => this.deadLetter(item, 'dropped-oldest', 'dropped-oldest'),
       idle: () => this.onIdle(),
@@ -200,9 +201,12 @@ export class ActorCell implements TurnHandler<unknown> {
       for (const w of waiters) w();
     }
     if (this.state !== 'running') return;
-    this.lastActivity = this.host.now();
-    // Armed once per burst, not per message: the hot path never touches timers.
-    if (this.kind.options.idleTimeoutMs > 0 && this.idleTimer === undefined) this.armIdle(this.kind.options.idleTimeoutMs);
+    this.bursts++;
+    // Armed once, then re-armed by checkIdle while there is traffic: the hot path never touches timers.
+    if (this.kind.options.idleTimeoutMs > 0 && this.idleTimer === undefined) {
+      this.burstsAtLastCheck = this.bursts;
+      this.armIdle(this.kind.options.idleTimeoutMs);
+    }
   }
 
   private armIdle(delayMs: number): void {
@@ -221,8 +225,12 @@ export class ActorCell implements TurnHandler<unknown> {
     const idleMs = this.kind.options.idleTimeoutMs;
     // Pending scheduled messages and live children are work in progress, not idleness.
     if ((this.ctx?.pendingTimers ?? 0) > 0 || this.children.size > 0) return this.armIdle(idleMs);
-    const elapsed = this.host.now() - this.lastActivity;
-    if (elapsed < idleMs) return this.armIdle(idleMs - elapsed);
+    // Traffic since the last check: look again one full period later. So passivation comes
+    // between idleTimeoutMs and 2 x idleTimeoutMs after the last message.
+    if (this.bursts !== this.burstsAtLastCheck) {
+      this.burstsAtLastCheck = this.bursts;
+      return this.armIdle(idleMs);
+    }
     void this.passivate();
   }
 

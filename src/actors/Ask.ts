@@ -12,6 +12,7 @@ export class Ask {
   private resolveFn!: (value: unknown) => void;
   private rejectFn!: (err: unknown) => void;
   deadline = 0; // performance.now() ms
+  queue: DeadlineQueue | undefined;
 
   constructor(
     readonly message: unknown,
@@ -84,6 +85,7 @@ export class AskTimeouts {
     ask.deadline = performance.now() + timeoutMs;
     let queue = this.queues.get(timeoutMs);
     if (queue === undefined) this.queues.set(timeoutMs, (queue = new DeadlineQueue()));
+    ask.queue = queue;
     queue.items.push(ask);
     if (queue.timer === undefined) this.arm(queue, timeoutMs);
     else if (!queue.timerRefed) {
@@ -94,8 +96,7 @@ export class AskTimeouts {
   }
 
   settled(ask: Ask): void {
-    const queue = this.queues.get(ask.timeoutMs);
-    if (queue === undefined) return;
+    const queue = ask.queue!;
     queue.prune();
     // An idle timer must not keep the process alive; it is re-referenced by the next ask.
     if (queue.empty && queue.timer !== undefined && queue.timerRefed) {

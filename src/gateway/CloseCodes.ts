@@ -20,7 +20,6 @@ export const CloseCodes = Object.freeze({
   GOING_AWAY: close(1001, 'server going away', 'going_away'),
   /** A frame above `gateway.eventMaxPayloadBytes`. */
   MESSAGE_TOO_BIG: close(1009, 'message too big', 'message_too_big'),
-  INTERNAL_ERROR: close(1011, 'internal error', 'internal_error'),
   /** `gateway.maxRateViolations` over-rate messages in a row. */
   RATE_LIMITED: close(4008, 'rate limited', 'rate_limited'),
   /** Output queued for the socket passed `gateway.maxBackpressureBytes`. */

@@ -83,6 +83,21 @@ describe('gateway: rooms on one instance', () => {
     bob.close();
   });
 
+  test('user-join as another user moves the socket: old rooms left, new user room joined', async () => {
+    const socket = await gw.connect('alice');
+    await socket.request('join', { room: 'chat:7' });
+    const joined = await socket.request('user-join', { auth: { token: await gw.token('bob', { name: 'Bob' }) } });
+    assert.deepEqual(joined.data, { id: 'bob', name: 'Bob' });
+    await gw.gateway.emitToRoom('user:alice', 'task:status', { to: 'alice' });
+    await gw.gateway.emitToRoom('chat:7', 'events', { to: 'chat' });
+    await gw.gateway.emitToRoom('user:bob', 'task:status', { to: 'bob' });
+    const got = await socket.waitFor((f) => f.event === 'task:status');
+    assert.deepEqual(got.data, { to: 'bob' }, 'the first frame to arrive is bob\'s: alice\'s and the chat\'s never came');
+    assert.equal(socket.events('events').length, 0);
+    assert.equal((await socket.request('join', { room: 'user:alice' })).error?.code, 'SWY_FORBIDDEN');
+    socket.close();
+  });
+
   test('the bus carries a room only while this instance has a member in it', async () => {
     const bus = gw.coordination.bus;
     await waitFor(() => gw.gateway.connectionCount() === 0, { what: 'earlier sockets closed' });

@@ -14,7 +14,7 @@ export interface ActorSystemOptions {
   logger?: Logger;
   /** When given, the actor metrics are registered on it (one ActorSystem per registry). */
   registry?: Registry;
-  /** Wall clock for dead-letter timestamps, idle tracking and restart windows, ms. @default Date.now */
+  /** Wall clock for dead-letter and escalation timestamps and restart-intensity windows, ms. @default Date.now */
   now?: () => number;
   /** Source of restart jitter, in [0, 1). @default Math.random */
   random?: () => number;

@@ -8,7 +8,7 @@ import type { ActorAddress, ActorContext, ActorRef } from './types.js';
  */
 export class SelfAskError extends SwitchyardError {
   constructor(readonly actor: string) {
-    super(ErrorCode.BAD_REQUEST, `actor ${actor} asked itself; use tell or handle the message inline (an ask to self can never be answered)`);
+    super(ErrorCode.ACTOR_SELF_ASK, `actor ${actor} asked itself; use tell or handle the message inline (an ask to self can never be answered)`);
   }
 }
 

@@ -82,7 +82,10 @@ export interface ActorKindOptions {
    * @default 'reject'
    */
   overflow?: OverflowPolicy;
-  /** Passivate after this long without messages, ms; 0 = never. @default 60_000 */
+  /**
+   * Passivate after this long without messages, ms; 0 = never. Checked by one timer per
+   * actor, so passivation lands between idleTimeoutMs and twice that. @default 60_000
+   */
   idleTimeoutMs?: number;
   restart?: RestartOptions;
   /** Default ask timeout, ms. @default 5_000 */

@@ -87,7 +87,8 @@ export class Connection {
    * burst size: a client cannot pile up unbounded work behind a slow handler.
    */
   enqueue(task: () => Promise<void>): void {
-    if (this.pending >= this.limits.messageBurst) {
+    // +1: the user-room join queued at open is not the client's frame.
+    if (this.pending >= this.limits.messageBurst + 1) {
       throw new SwitchyardError(ErrorCode.RATE_LIMITED, `too many messages in flight (max ${this.limits.messageBurst})`);
     }
     this.pending += 1;

@@ -2,7 +2,7 @@ import type { TemplatedApp, us_listen_socket, WebSocketBehavior } from 'uWebSock
 import type { TokenService } from '../auth/tokens.js';
 import type { Config } from '../config/schema.js';
 import type { Coordination } from '../coordination/ports.js';
-import { ConfigError, ErrorCode } from '../errors.js';
+import { ConfigError, ErrorCode, SwitchyardError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Registry } from '../observability/metrics.js';
 import { authUpgrade, type UpgradeRequest } from './authUpgrade.js';
@@ -125,6 +125,14 @@ export class Gateway {
       readiness: deps.readiness ?? coordinationReadiness(deps.coordination),
       accepting: () => this.accepting,
     });
+    this.router.add(
+      'GET',
+      '/ws',
+      () => {
+        throw new SwitchyardError(ErrorCode.BAD_REQUEST, '/ws is a WebSocket endpoint: send an Upgrade request');
+      },
+      { auth: 'none' },
+    );
     this.app.ws('/ws', this.events.behavior());
     this.app.any('/*', this.router.handle);
   }

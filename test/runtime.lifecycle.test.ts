@@ -52,6 +52,33 @@ describe('process lifecycle (npm start = node dist/src/main.js)', () => {
     assert.ok(entries(instance).some((e) => e.msg === 'stopped'));
   });
 
+  it('refuses to start on the uWS JS fallback unless SWITCHYARD_ALLOW_UWS_FALLBACK=1, and says which transport serves', async () => {
+    // UWS_USE_FALLBACK makes the package load its JS implementation, as a Node without a matching binary would.
+    await assert.rejects(ChildInstance.start({ UWS_USE_FALLBACK: '1' }, 10_000), /allowUwsFallback/);
+    const instance = await ChildInstance.start({ UWS_USE_FALLBACK: '1', SWITCHYARD_ALLOW_UWS_FALLBACK: '1' });
+    children.push(instance);
+    assert.equal(entries(instance).find((e) => e.msg === 'switchyard started')?.transport, 'fallback');
+    assert.equal(await instance.terminate(), 0);
+  });
+
+  it('npm run token mints a token the server accepts', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const cli = new URL('../src/cli.js', import.meta.url).pathname;
+    const out = execFileSync(process.execPath, [cli, 'token', '--sub', 'carol', '--role', 'admin'], {
+      env: { PATH: process.env.PATH, JWT_SECRET: TEST_SECRET },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    const verified = await tokens.verify(out.trim());
+    assert.ok(verified.ok);
+    assert.deepEqual(verified.principal, { userId: 'carol', name: 'carol', role: 'admin' });
+    const instance = await ChildInstance.start({});
+    children.push(instance);
+    const res = await fetch(`http://127.0.0.1:${instance.port}/api/usage`, { headers: { authorization: `Bearer ${out.trim()}` } });
+    assert.equal(res.status, 200);
+    assert.throws(() => execFileSync(process.execPath, [cli, 'token', '--sub', 'x', '--role', 'root'], { env: { PATH: process.env.PATH, JWT_SECRET: TEST_SECRET }, stdio: 'pipe' }), /--role must be user or admin/);
+  });
+
   it('refuses to start on a bad config value, naming key, value and rule', async () => {
     await assert.rejects(ChildInstance.start({ PORT: 'eighty' }, 10_000), /port \(from PORT\) = "eighty"/);
   });

@@ -26,7 +26,7 @@ export interface HeldLease {
  * running out before a renew succeeded.
  */
 export class Lease {
-  private current: { fence: number; controller: AbortController; expiresAt: number } | null = null;
+  private current: { fence: number; controller: AbortController; expiresAt: number; timer: NodeJS.Timeout } | null = null;
   private readonly now: () => number;
 
   constructor(
@@ -59,7 +59,8 @@ export class Lease {
     const grant = await this.lock.acquire(this.options.name, this.options.owner, this.options.ttlMs);
     if (!grant) return null;
     // Count the TTL from before the request: the server's clock started no later.
-    this.current = { fence: grant.fence, controller: new AbortController(), expiresAt: startedAt + this.options.ttlMs };
+    this.current = { fence: grant.fence, controller: new AbortController(), expiresAt: 0, timer: undefined as unknown as NodeJS.Timeout };
+    this.extendTo(startedAt + this.options.ttlMs);
     return this.held;
   }
 
@@ -78,7 +79,7 @@ export class Lease {
       this.lose('another holder has it');
       return false;
     }
-    if (this.current) this.current.expiresAt = startedAt + this.options.ttlMs;
+    this.extendTo(startedAt + this.options.ttlMs);
     return true;
   }
 
@@ -94,11 +95,24 @@ export class Lease {
     }
   }
 
+  /** Sets the local expiry and a timer that aborts the signal then, even if nobody looks. */
+  private extendTo(expiresAt: number): void {
+    const c = this.current;
+    if (!c) return;
+    clearTimeout(c.timer);
+    c.expiresAt = expiresAt;
+    c.timer = setTimeout(() => {
+      if (this.current === c) this.lose('expired locally before a renew succeeded');
+    }, Math.max(0, expiresAt - this.now()));
+    c.timer.unref();
+  }
+
   /** Marks the lease lost: aborts its signal with LeaseLostError. */
   lose(reason: string): void {
     const c = this.current;
     if (!c) return;
     this.current = null;
+    clearTimeout(c.timer);
     if (reason !== 'released') this.log?.warn({ lock: this.options.name, fence: c.fence, reason }, 'lease lost');
     c.controller.abort(new LeaseLostError(this.options.name));
   }

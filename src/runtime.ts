@@ -10,19 +10,28 @@ import { createMemoryCoordination } from './coordination/memory/index.js';
 import type { Coordination } from './coordination/ports.js';
 import { createRedisCoordination } from './coordination/redis/index.js';
 import { errorMessage } from './errors.js';
+import { startIngest, type Ingest } from './ingest/index.js';
 import { Gateway } from './gateway/Gateway.js';
 import { CloseCodes } from './gateway/CloseCodes.js';
 import { LogFactory, type Logger } from './observability/logger.js';
 import { createMetricsRegistry, type Registry } from './observability/metrics.js';
+import { StatsRegistry } from './observability/Stats.js';
+import { startObservability } from './dashboard/wire.js';
 import { InstanceHeartbeat } from './presence/InstanceHeartbeat.js';
 import { registerSupervisor } from './presence/supervisor.js';
 import { CleanupMetrics, UsageCleanup, type CleanupEvents } from './presence/UsageCleanup.js';
+import { openSqliteStorage, type Storage } from './storage/index.js';
+import { DocumentService } from './docs/index.js';
+import type { TaskManager } from './tasks/TaskManager.js';
+import { startTasks } from './tasks/wire.js';
 
 export interface RuntimeOptions {
   /** Where log lines go (tests capture them). @default stdout */
   readonly logDestination?: DestinationStream;
   /** Skip the gateway (runtime-core tests that need no sockets). @default true */
   readonly gateway?: boolean;
+  /** Pool thread entry for ingestion (tests: crash / hang fixtures). @default src/pool/worker.js */
+  readonly ingestWorkerFilename?: string;
 }
 
 /** How long an escalated supervisor child stays down before it is started again. */
@@ -48,6 +57,14 @@ export class Runtime {
     readonly cleanupEvents: EventEmitter<CleanupEvents>,
     readonly gateway: Gateway | null,
     readonly port: number,
+    /** Documents, files, chunks, vectors: SQLite in its own thread (storage/). */
+    readonly storage: Storage,
+    /** Background tasks: create, stop anywhere, list (tasks/). */
+    readonly tasks: TaskManager,
+    /** Files, jobs, pool, embeddings, retrieval (ingest/). */
+    readonly ingest: Ingest,
+    /** Collaborative documents: doc actors, /doc socket, /api/docs, update log (docs/). */
+    readonly docs: DocumentService,
   ) {}
 
   static async start(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -62,17 +79,23 @@ export class Runtime {
         : createMemoryCoordination();
     log.info({ coordination: coordination.kind, keyPrefix: coordination.kind === 'redis' ? config.redisKeyPrefix : undefined }, 'coordination backend ready');
 
+    // ---- storage (SQLite + sqlite-vec in one thread) ----
+    const storage = await openSqliteStorage({ dataDir: config.dataDir, logger: logs.forComponent('storage') });
+    // ---- end storage ----
+
     const actors = new ActorSystem({ logger: logs.forComponent('actors'), registry: metrics });
     const cleanupMetrics = new CleanupMetrics(metrics);
     const cleanupEvents = new EventEmitter<CleanupEvents>();
+    // Figures for the dashboard, /api/stats and the heartbeat: modules add theirs with stats.register(name, () => …).
+    const stats = new StatsRegistry(logs.forComponent('stats'));
     let gateway: Gateway | null = null;
     const supervisor = registerSupervisor(
       actors,
-      () => new UsageCleanup(coordination, { owner: instanceId, ...config.presence }, cleanupMetrics, logs.forComponent('presence'), cleanupEvents),
+      () => new UsageCleanup(coordination, { owner: instanceId, ...config.presence, onDeadInstance: (id) => tasks.removeDeadInstance(id) }, cleanupMetrics, logs.forComponent('presence'), cleanupEvents),
       () =>
         new InstanceHeartbeat(
           coordination.instances,
-          { instanceId, ...config.instances, stats: () => ({ connections: gateway?.connectionCount() ?? 0 }) },
+          { instanceId, ...config.instances, stats: () => ({ ...statsSampler.latest(), connections: gateway?.connectionCount() ?? 0 }) },
           logs.forComponent('presence'),
         ),
       { revivalDelayMs: REVIVAL_DELAY_MS },
@@ -93,10 +116,34 @@ export class Runtime {
         log: logs.forComponent('gateway'),
         readiness: async () => ({ coordination: await coordination.ping() }),
       });
+    }
+    // ---- docs: `doc` actors, /doc/<id> y-websocket socket, /api/docs routes, update log ----
+    const docs = await DocumentService.create({ config, instanceId, actors, storage: storage.documents, coordination, registry: metrics, logger: logs.forComponent('docs') });
+    if (gateway) docs.attach(gateway); // before listen: uWS socket routes
+    // ---- end docs ----
+    if (gateway) {
       port = await gateway.listen();
     }
+    // ---- tasks: manager + `completion` kind, /api/tasks routes, stop-command listener ----
+    const tasks = await startTasks({ config, instanceId, coordination, actors, log: logs.forComponent('tasks'), metrics, gateway });
+    // ---- end tasks ----
+    // ---- ingest: pool, job queue (BullMQ on Redis / memory), embeddings, /api/files + /api/retrieval routes ----
+    const ingest = await startIngest({
+      config,
+      coordination,
+      files: storage.files,
+      gateway,
+      secret,
+      logs,
+      workerFilename: options.ingestWorkerFilename,
+    });
+    // ---- end ingest ----
+    // ---- observability: stats sampler actor (1 s, published on the bus), dashboard at /, /api/stats ----
+    stats.register('tasks', () => ({ running: tasks.localTasks().length }));
+    const statsSampler = startObservability({ instanceId, stats, coordination, actors, metrics, cleanupEvents, gateway, log: logs.forComponent('stats') });
+    // ---- end observability ----
     supervisor.start();
-    const runtime = new Runtime(config, instanceId, logs, log, metrics, coordination, actors, cleanupEvents, gateway, port);
+    const runtime = new Runtime(config, instanceId, logs, log, metrics, coordination, actors, cleanupEvents, gateway, port, storage, tasks, ingest, docs);
     log.info({ host: config.host, port, pid: process.pid, transport: gateway?.transport }, 'switchyard started');
     return runtime;
   }
@@ -123,10 +170,15 @@ export class Runtime {
       }
     };
     await step('stop accepting', () => this.gateway?.stopAccepting());
+    await step('stop tasks', () => this.tasks.shutdown());
+    await step('stop ingest', () => this.ingest.close());
     await step('close sockets', () => this.gateway?.closeAll(CloseCodes.GOING_AWAY.code, CloseCodes.GOING_AWAY.reason));
+    await step('close document sockets', () => this.docs.closeSockets());
     await step('drain actors', () => this.actors.shutdown(left()));
     await step('close gateway', () => this.gateway?.close());
+    await step('close document log', () => this.docs.close());
     await step('close coordination', () => this.coordination.close());
+    await step('close storage', () => this.storage.close());
     this.log.info('stopped');
     this.logs.flush();
   }

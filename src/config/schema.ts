@@ -68,10 +68,90 @@ export const ConfigSchema = z
       /** Start even when uWebSockets.js fell back to its slow JS implementation. */
       allowUwsFallback: z.boolean(),
     }),
+    tasks: z.strictObject({
+      /** A task running longer than this is aborted and reported failed (SWY_TASK_TIMEOUT). */
+      timeoutMs: ms(10),
+      completion: z.strictObject({
+        /** OpenAI-compatible API root; `/chat/completions` is appended, e.g. `https://api.openai.com/v1`. */
+        baseUrl: z.string().regex(/^https?:\/\//, 'must start with http:// or https://'),
+        /** Bearer key for the upstream (OPENAI_API_KEY); null sends none. Never logged. */
+        apiKey: z.string().nullable(),
+        /** Model used when a task's input names none. */
+        model: z.string().min(1),
+        /** Retries of a transient upstream error (network, 5xx, 429) before the first token. */
+        maxRetries: z.number().int().min(0).max(20),
+        /** First retry delay; doubles per attempt with jitter, capped at maxBackoffMs (Retry-After wins when given). */
+        minBackoffMs: ms(1),
+        maxBackoffMs: ms(1),
+      }),
+    }),
+    ingest: z.strictObject({
+      /** Largest upload (and extracted file), bytes. */
+      maxFileBytes: z.number().int().min(1_024),
+      /** Most PDF pages per file. */
+      maxPages: z.number().int().min(1),
+      /** CHUNK_SIZE: most tokens per chunk (gpt-tokenizer counts). */
+      chunkTokens: z.number().int().min(16).max(8_192),
+      /** CHUNK_OVERLAP: tokens repeated from the previous chunk. */
+      chunkOverlapTokens: z.number().int().min(0),
+      /** Jobs one instance runs at once. */
+      concurrency: z.number().int().min(1).max(256),
+      /** JOB_TIMEOUT: one attempt's limit; on expiry its pool work is aborted and the job retried. */
+      jobTimeoutMs: ms(100),
+      /** JOB_MAX_RETRIES: retries of transient failures after the first attempt. */
+      jobMaxRetries: z.number().int().min(0).max(100),
+      /** First retry delay; doubles per attempt with jitter. */
+      retryBaseMs: ms(1),
+      /** Retry delay cap (also caps Retry-After). */
+      retryMaxMs: ms(1).max(30_000),
+      /** JOB_RESULT_TTL: finished job records are kept this long. */
+      jobResultTtlMs: ms(1_000),
+      /** JOB_FAILURE_TTL: failed / canceled job records are kept this long. */
+      jobFailureTtlMs: ms(1_000),
+      /** A running job's lease; a worker silent this long is dead and its job is recovered. */
+      leaseMs: ms(200),
+      /** How often unfinished files without a live job are re-enqueued. */
+      reconcileIntervalMs: ms(100),
+      embedding: z.strictObject({
+        /** `local` (USE lite, offline), `openai` (OpenAI-compatible HTTP) or `hash` (lexical, for tests). */
+        provider: z.enum(['local', 'openai', 'hash']),
+        /** openai: API root, e.g. `https://api.openai.com/v1`. */
+        baseUrl: z.string().regex(/^https?:\/\//, 'must start with http:// or https://').nullable(),
+        /** openai: embedding model name. */
+        model: z.string().min(1).nullable(),
+        /** Server-wide key for users without their own (EMBEDDING_API_KEY). Never logged. */
+        apiKey: z.string().min(1).nullable(),
+        /** EMBEDDING_BATCH_SIZE: texts per embedding batch. */
+        batchSize: z.number().int().min(1).max(2_048),
+        /** How long a partial batch waits for texts from other jobs. */
+        batchMaxWaitMs: ms(0),
+      }),
+    }),
+    docs: z.strictObject({
+      /** Save a document this long after its last change. */
+      persistDebounceMs: ms(0),
+      /** …but no later than this after its first unsaved change (bounds what a SIGKILL can lose). */
+      persistMaxWaitMs: ms(1),
+      /** TTL of the per-document writer lease (one writer per document across the cluster). */
+      persistLeaseTtlMs: ms(500),
+      /** A document with no sockets unloads after this long (Y.Doc and Awareness destroyed). */
+      unloadGraceMs: ms(10),
+      /** Queued messages per document before its sockets are closed as overloaded. */
+      mailboxCapacity: z.number().int().min(16),
+    }),
     shutdownTimeoutMs: ms(100),
     threadPoolSize: z.number().int().min(0).max(256),
   })
   .superRefine((c, ctx) => {
+    if (c.docs.persistMaxWaitMs < c.docs.persistDebounceMs) {
+      ctx.addIssue({ code: 'custom', path: ['docs', 'persistMaxWaitMs'], message: 'must be at least docs.persistDebounceMs' });
+    }
+    if (c.ingest.embedding.provider === 'openai' && (!c.ingest.embedding.baseUrl || !c.ingest.embedding.model)) {
+      ctx.addIssue({ code: 'custom', path: ['ingest', 'embedding', 'model'], message: 'the openai provider needs ingest.embedding.baseUrl and ingest.embedding.model' });
+    }
+    if (c.ingest.chunkOverlapTokens >= c.ingest.chunkTokens) {
+      ctx.addIssue({ code: 'custom', path: ['ingest', 'chunkOverlapTokens'], message: 'must be less than ingest.chunkTokens' });
+    }
     if (c.coordination === 'redis' && !c.redisUrl) {
       ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: 'is required when coordination is "redis"' });
     }

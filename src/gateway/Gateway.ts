@@ -119,6 +119,7 @@ export class Gateway {
     });
     this.router = new HttpRouter({ tokens: deps.tokens, log, maxBodyBytes: gw.maxBodyBytes });
     registerSystemRoutes(this.router, {
+      instanceId: deps.instanceId,
       coordination: deps.coordination,
       registry: deps.registry,
       log,

@@ -6,6 +6,8 @@ import { HttpReply } from './http/HttpReply.js';
 import type { HttpRouter } from './http/HttpRouter.js';
 
 export interface SystemRoutesContext {
+  /** Reported by `/healthz`, so one can tell which instance behind a shared port answered. */
+  readonly instanceId: string;
   readonly coordination: Coordination;
   readonly registry: Registry;
   readonly log: Logger;
@@ -17,7 +19,7 @@ export interface SystemRoutesContext {
 
 /** `/healthz`, `/readyz`, `/metrics` (no auth) and `/api/usage` (signed-in users). */
 export function registerSystemRoutes(router: HttpRouter, ctx: SystemRoutesContext): void {
-  router.add('GET', '/healthz', () => ({ status: 'ok' }), { auth: 'none' });
+  router.add('GET', '/healthz', () => ({ status: 'ok', instance: ctx.instanceId }), { auth: 'none' });
 
   router.add(
     'GET',

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LeaseLostError, errorMessage } from '../errors.js';
 import { Lease } from '../coordination/Lease.js';
-import type { LeaseLock, SessionPool, UsagePool } from '../coordination/ports.js';
+import type { InstanceRegistry, LeaseLock, SessionPool, UsagePool } from '../coordination/ports.js';
 import type { Logger } from '../observability/logger.js';
 
 export const CLEANUP_LOCK_NAME = 'usage_cleanup_lock';
@@ -20,12 +20,20 @@ export interface UsageCleanupOptions {
   /** Entries removed per backend call. */
   readonly sweepBatch: number;
   readonly now?: () => number;
+  /**
+   * Called by the leader for each instance whose heartbeat expired (reaped from the
+   * instance registry), e.g. to remove the tasks it left in the task registry. A hook
+   * that throws is called again next cycle.
+   */
+  readonly onDeadInstance?: (instanceId: string) => Promise<void>;
 }
 
 export interface CleanupPorts {
   readonly lock: LeaseLock;
   readonly usage: UsagePool;
   readonly sessions: SessionPool;
+  /** When given, the leader also reaps instances whose heartbeat expired. */
+  readonly instances?: InstanceRegistry;
 }
 
 /** The only thing the cleanup needs from its actor: a timer that dies with it. */
@@ -42,6 +50,8 @@ export interface SweepRecord {
   readonly endedAt: number;
   readonly usageRemoved: number;
   readonly sessionsRemoved: number;
+  /** Dead instances reaped (and handed to `onDeadInstance`) this cycle. */
+  readonly instancesReaped: number;
 }
 
 export interface CleanupEvents {
@@ -85,6 +95,8 @@ export class CleanupMetrics {
 export class UsageCleanup {
   private readonly lease: Lease;
   private readonly now: () => number;
+  /** Reaped instances whose `onDeadInstance` hook has not succeeded yet (retried each cycle). */
+  private readonly unsettledDead = new Set<string>();
 
   constructor(
     private readonly ports: CleanupPorts,
@@ -169,10 +181,30 @@ export class UsageCleanup {
       sessionsRemoved += sids.length;
       if (sids.length < sweepBatch) break;
     }
+    const instancesReaped = held.signal.aborted ? 0 : await this.reapInstances(startedAt);
     stop();
     this.metrics.removed.inc({ pool: 'usage' }, usageRemoved);
     this.metrics.removed.inc({ pool: 'sessions' }, sessionsRemoved);
-    this.events.emit('sweep', { owner: this.options.owner, fence: held.fence, startedAt, endedAt: this.now(), usageRemoved, sessionsRemoved });
+    this.events.emit('sweep', { owner: this.options.owner, fence: held.fence, startedAt, endedAt: this.now(), usageRemoved, sessionsRemoved, instancesReaped });
+  }
+
+  /** Reaps instances whose heartbeat expired and runs the dead-instance hook for each; returns how many were reaped. */
+  private async reapInstances(now: number): Promise<number> {
+    const { instances } = this.ports;
+    if (!instances) return 0;
+    const dead = await instances.reapDead(now);
+    for (const id of dead) this.unsettledDead.add(id);
+    if (dead.length > 0) this.log.info({ instances: dead }, 'reaped instances whose heartbeat expired');
+    const hook = this.options.onDeadInstance;
+    for (const id of [...this.unsettledDead]) {
+      try {
+        await hook?.(id);
+        this.unsettledDead.delete(id);
+      } catch (err) {
+        this.log.warn({ instance: id, err: errorMessage(err) }, 'dead-instance cleanup failed; retrying next cycle');
+      }
+    }
+    return dead.length;
   }
 
   /** Releases the lease (shutdown or actor stop). */

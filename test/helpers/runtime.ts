@@ -36,7 +36,7 @@ export interface TestRuntime {
 }
 
 /** An in-process runtime on port 0 with a temp data dir and captured logs. Stop it in after(). */
-export async function startRuntime(overrides: Record<string, unknown> = {}, opts: { gateway?: boolean } = {}): Promise<TestRuntime> {
+export async function startRuntime(overrides: Record<string, unknown> = {}, opts: { gateway?: boolean; ingestWorkerFilename?: string } = {}): Promise<TestRuntime> {
   const config = loadConfig(
     {},
     {
@@ -49,7 +49,7 @@ export async function startRuntime(overrides: Record<string, unknown> = {}, opts
     },
   );
   const logs = new LogCapture();
-  const runtime = await Runtime.start(config, { logDestination: logs, gateway: opts.gateway });
+  const runtime = await Runtime.start(config, { logDestination: logs, gateway: opts.gateway, ingestWorkerFilename: opts.ingestWorkerFilename });
   return { runtime, logs };
 }
 

@@ -1,0 +1,64 @@
+/**
+ * Baseline (1) of `bench:ws`: the least a uWebSockets.js app can do for the same
+ * protocol — switchyard's JSON envelope, native topics for rooms, the relay frame
+ * built the same way — with no auth, limits, sessions or metrics. Prints
+ * `{"port":N}` once listening. Run by the bench, not by hand.
+ */
+import { loadUws } from '../../src/gateway/uws.js';
+
+interface Envelope {
+  event: string;
+  data?: { room?: string; channel_id?: string; data?: unknown };
+  ack?: number;
+}
+
+const { uws, native } = loadUws();
+if (!native) {
+  process.stderr.write('bare uWS server: uWebSockets.js is on its JS fallback; refusing to serve a benchmark\n');
+  process.exit(3);
+}
+
+let users = 0;
+const app = uws.App();
+app.ws<{ user: string }>('/ws', {
+  maxPayloadLength: 64 * 1024,
+  idleTimeout: 120,
+  maxBackpressure: 1024 * 1024,
+  closeOnBackpressureLimit: 1,
+  upgrade: (res, req, context) => {
+    res.upgrade(
+      { user: `u${users++}` },
+      req.getHeader('sec-websocket-key'),
+      req.getHeader('sec-websocket-protocol'),
+      req.getHeader('sec-websocket-extensions'),
+      context,
+    );
+  },
+  message: (ws, message) => {
+    let msg: Envelope;
+    try {
+      msg = JSON.parse(Buffer.from(message).toString('utf8')) as Envelope;
+    } catch {
+      return;
+    }
+    let reply: unknown = {};
+    if (msg.event === 'join' && msg.data?.room) {
+      ws.subscribe(msg.data.room);
+      reply = { room: msg.data.room };
+    } else if (msg.event === 'events:channel' && msg.data?.channel_id) {
+      const frame = JSON.stringify({
+        event: 'events:channel',
+        data: { channel_id: msg.data.channel_id, user_id: ws.getUserData().user, data: msg.data.data ?? null },
+      });
+      ws.publish(`channel:${msg.data.channel_id}`, frame, false);
+    }
+    if (msg.ack !== undefined) ws.send(JSON.stringify({ ack: msg.ack, data: reply }), false);
+  },
+});
+app.listen('127.0.0.1', 0, (socket) => {
+  if (!socket) {
+    process.stderr.write('bare uWS server: cannot listen\n');
+    process.exit(1);
+  }
+  process.stdout.write(`${JSON.stringify({ port: uws.us_socket_local_port(socket as never) })}\n`);
+});

@@ -1,0 +1,64 @@
+import type { WebSocket } from 'uWebSockets.js';
+import type { Principal } from '../auth/tokens.js';
+
+/** What the document socket keeps per uWS socket. */
+export interface DocSocketData {
+  readonly docId: string;
+  readonly principal: Principal;
+  conn?: DocConnection;
+}
+
+let nextId = 1;
+
+/**
+ * One client of one document, as the document actor sees it. Sends are corked
+ * (they happen in actor turns and timers, outside uWS callbacks) and become no-ops
+ * once the socket closed: a uWS socket must not be touched after its close event.
+ */
+export class DocConnection {
+  readonly id = nextId++;
+  /** Awareness client ids this connection announced; removed for everyone when it closes. */
+  readonly awarenessIds = new Set<number>();
+  /** Set when the actor admitted it (access checked, subscribed to the document topic). */
+  admitted = false;
+  canWrite = false;
+  closed = false;
+
+  constructor(
+    private readonly ws: WebSocket<DocSocketData>,
+    readonly docId: string,
+    readonly principal: Principal,
+  ) {}
+
+  send(message: Uint8Array): void {
+    if (this.closed) return;
+    this.ws.cork(() => this.ws.send(message, true));
+  }
+
+  subscribe(topic: string): void {
+    if (!this.closed) this.ws.subscribe(topic);
+  }
+
+  /**
+   * Sends to every socket on `topic` (this one included) with ONE encode: uWS
+   * publishes to the others, then this socket gets the same bytes.
+   */
+  publishAll(topic: string, message: Uint8Array): void {
+    if (this.closed) return;
+    this.ws.cork(() => {
+      this.ws.publish(topic, message, true);
+      this.ws.send(message, true);
+    });
+  }
+
+  close(close: { readonly code: number; readonly reason: string }): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.cork(() => this.ws.end(close.code, close.reason));
+  }
+}
+
+/** The uWS topic of a document's sockets. */
+export function docTopic(docId: string): string {
+  return `doc/${docId}`;
+}

@@ -1,0 +1,182 @@
+import { errorMessage } from '../errors.js';
+import type { LeaseLock } from '../coordination/ports.js';
+import type { Logger } from '../observability/logger.js';
+import type { DocumentStore } from '../storage/ports.js';
+import { compareIds, type DocumentLog } from './DocumentLog.js';
+import type { DocMetrics } from './DocMetrics.js';
+
+export interface PersistenceOptions {
+  /** Save this long after the last change. @default 500 // ms */
+  readonly debounceMs: number;
+  /** …but no later than this after the first unsaved change. @default 5_000 // ms */
+  readonly maxWaitMs: number;
+  /** TTL of the per-document writer lease; renewed on every save. @default 15_000 // ms */
+  readonly leaseTtlMs: number;
+}
+
+/** What a save needs from the document, taken synchronously in one actor turn. */
+export interface DocSnapshot {
+  /** The whole document as one update (Yjs binary, never rebuilt from text). */
+  readonly state: Uint8Array;
+  /** Every log entry up to this id is in `state`. */
+  readonly appliedId: string;
+}
+
+export interface PersistenceHooks {
+  snapshot(): DocSnapshot;
+  /** Applies the stored state (idempotent) — done when this instance becomes the writer. */
+  mergeStored(state: Uint8Array): void;
+  /** Id of this instance's last appended update; null when none; undefined while one is still being appended. */
+  lastOwnId(): string | null | undefined;
+  /** Arms the next 'persist' turn after `delayMs`; returns its cancel. */
+  schedule(delayMs: number): () => void;
+}
+
+export interface PersistenceDeps {
+  readonly docId: string;
+  readonly owner: string;
+  readonly storage: DocumentStore;
+  readonly log: DocumentLog;
+  readonly lock: LeaseLock;
+  readonly metrics: DocMetrics;
+  readonly logger: Logger;
+  readonly options: PersistenceOptions;
+}
+
+/**
+ * Debounced durable saves of one document with one writer across the cluster. The
+ * writer holds the lease `doc-persist:<id>`; on taking it, it first merges the
+ * stored state, so a new writer never overwrites what the previous one saved. A
+ * save records which log entries it covers, then trims them from the log. An
+ * instance that is not the writer stays dirty until the writer's save covers its
+ * own last update. Disabled (never saves) until the document loaded successfully.
+ */
+export class DocPersistence {
+  private dirty = false;
+  private firstDirtyAt = 0;
+  private cancel: (() => void) | null = null;
+  private holding = false;
+  private saving: Promise<void> = Promise.resolve();
+  private enabled = false;
+
+  constructor(private readonly deps: PersistenceDeps, private readonly hooks: PersistenceHooks) {}
+
+  private get lockName(): string {
+    return `doc-persist:${this.deps.docId}`;
+  }
+
+  /** Only a successfully loaded document may ever be saved. */
+  enable(): void {
+    this.enabled = true;
+  }
+
+  get isDirty(): boolean {
+    return this.dirty;
+  }
+
+  markDirty(now = Date.now()): void {
+    if (!this.enabled) return;
+    if (!this.dirty) {
+      this.dirty = true;
+      this.firstDirtyAt = now;
+    }
+    this.arm(Math.min(this.deps.options.debounceMs, Math.max(0, this.firstDirtyAt + this.deps.options.maxWaitMs - now)));
+  }
+
+  /**
+   * The 'persist' turn: becomes (or stays) the writer, snapshots, and starts the
+   * save without holding the actor's turn for the storage round trip.
+   */
+  async persist(): Promise<void> {
+    this.cancel = null;
+    if (!this.enabled || !this.dirty) return;
+    if (!(await this.ensureWriter())) {
+      if (await this.coveredByWriter()) {
+        this.dirty = false;
+        this.deps.metrics.saves.inc({ result: 'skipped' });
+      } else {
+        this.arm(this.deps.options.maxWaitMs);
+      }
+      return;
+    }
+    const snap = this.hooks.snapshot();
+    this.dirty = false;
+    this.saving = this.saving.then(() => this.save(snap));
+  }
+
+  /** Waits for saves in flight and saves what is left; used when the document unloads or the instance stops. */
+  async flush(): Promise<void> {
+    this.cancel?.();
+    this.cancel = null;
+    await this.saving;
+    if (!this.enabled || !this.dirty) return;
+    if (await this.ensureWriter()) {
+      const snap = this.hooks.snapshot();
+      this.dirty = false;
+      await this.save(snap);
+    } else if (!(await this.coveredByWriter())) {
+      // The writer instance has our updates in the log (they are never trimmed before a save covers them).
+      this.deps.logger.info({ doc: this.deps.docId }, 'unsaved changes left to the current writer via the log');
+    }
+  }
+
+  /** Gives the writer lease up (after flush). */
+  async release(): Promise<void> {
+    this.enabled = false;
+    this.cancel?.();
+    if (!this.holding) return;
+    this.holding = false;
+    await this.deps.lock.release(this.lockName, this.deps.owner).catch(() => false);
+  }
+
+  private arm(delayMs: number): void {
+    this.cancel?.();
+    this.cancel = this.hooks.schedule(delayMs);
+  }
+
+  private async ensureWriter(): Promise<boolean> {
+    const { lock, owner, options } = this.deps;
+    try {
+      if (this.holding && (await lock.renew(this.lockName, owner, options.leaseTtlMs))) return true;
+      this.holding = false;
+      if (!(await lock.acquire(this.lockName, owner, options.leaseTtlMs))) return false;
+      this.holding = true;
+      // A new writer starts from what the previous one saved.
+      const stored = await this.deps.storage.loadState(this.deps.docId);
+      if (stored) this.hooks.mergeStored(stored);
+      return true;
+    } catch (err) {
+      this.deps.logger.warn({ doc: this.deps.docId, err: errorMessage(err) }, 'document writer lease unavailable; will retry');
+      this.arm(this.deps.options.debounceMs);
+      return false;
+    }
+  }
+
+  private async coveredByWriter(): Promise<boolean> {
+    const own = this.hooks.lastOwnId();
+    if (own === undefined) return false;
+    if (own === null) return true; // only others' updates: their own instance (or the writer) saves them
+    const saved = await this.deps.log.savedUpTo(this.deps.docId).catch(() => null);
+    return saved !== null && compareIds(saved, own) >= 0;
+  }
+
+  private async save(snap: DocSnapshot): Promise<void> {
+    const { storage, log, docId, metrics, logger } = this.deps;
+    try {
+      await storage.saveState(docId, snap.state);
+      metrics.saves.inc({ result: 'ok' });
+    } catch (err) {
+      metrics.saves.inc({ result: 'failed' });
+      logger.warn({ doc: docId, err: errorMessage(err) }, 'document save failed; will retry');
+      if (this.enabled) this.markDirty();
+      return;
+    }
+    try {
+      await log.markSaved(docId, snap.appliedId);
+      // Compaction of the update log: entries the save covers are merged into the stored state.
+      await log.trim(docId, snap.appliedId);
+    } catch (err) {
+      logger.warn({ doc: docId, err: errorMessage(err) }, 'document log not trimmed after save');
+    }
+  }
+}

@@ -1,0 +1,340 @@
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import type { ActorContext, Behavior, StopReason } from '../actors/types.js';
+import type { LeaseLock, MessageBus } from '../coordination/ports.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { DocumentRecord, DocumentStore } from '../storage/ports.js';
+import { canRead, canWrite } from './access.js';
+import { compact } from './compact.js';
+import { DocConnection, docTopic } from './DocConnection.js';
+import { LOG_START, type DocumentLog, type LogEntry } from './DocumentLog.js';
+import type { DocMetrics } from './DocMetrics.js';
+import { DocOutbox } from './DocOutbox.js';
+import { DocPersistence, type PersistenceOptions } from './DocPersistence.js';
+import * as P from './protocol.js';
+import { rootTexts } from './text.js';
+
+export type DocMessage =
+  | { readonly type: 'open'; readonly conn: DocConnection }
+  | { readonly type: 'frame'; readonly conn: DocConnection; readonly data: Uint8Array }
+  | { readonly type: 'close'; readonly conn: DocConnection }
+  | { readonly type: 'remote'; readonly entries: readonly LogEntry[] }
+  | { readonly type: 'gap' }
+  | { readonly type: 'awareness-remote'; readonly update: Uint8Array }
+  | { readonly type: 'persist' }
+  | { readonly type: 'keepalive' }
+  | { readonly type: 'snapshot' };
+
+export interface DocSnapshotReply {
+  readonly record: DocumentRecord;
+  readonly text: Record<string, string>;
+}
+
+/** Live counts across every document actor of this instance, read by the metrics. */
+export class DocStats {
+  loaded = 0;
+  awareness = 0;
+  readonly connections = new Map<string, number>();
+}
+
+/** What a document actor may touch: ports and its own instance's counters, not the runtime. */
+export interface DocActorDeps {
+  readonly instanceId: string;
+  readonly storage: DocumentStore;
+  readonly log: DocumentLog;
+  readonly lock: LeaseLock;
+  readonly bus: MessageBus;
+  readonly metrics: DocMetrics;
+  readonly stats: DocStats;
+  readonly logger: Logger;
+  readonly persistence: PersistenceOptions;
+  /** Delivers a message to this document's actor from outside its turns (log reader, bus). */
+  readonly tell: (docId: string, msg: DocMessage) => void;
+}
+
+/** The bus topic relaying awareness between instances (ephemeral, so at-most-once is enough). */
+export const awarenessTopic = (docId: string) => `doc-awareness:${docId}`;
+
+type State = 'ready' | 'missing' | 'failed';
+
+/**
+ * One open document on this instance. Loads once in onStart (concurrent joins wait
+ * in the mailbox and share it), applies client and remote updates, answers sync and
+ * awareness, and on unload saves, then destroys its Y.Doc and Awareness. It never
+ * throws from a turn: a restart would drop every socket it serves.
+ */
+export class DocumentActor implements Behavior<DocMessage, unknown> {
+  private state: State = 'missing';
+  private record: DocumentRecord | null = null;
+  private doc: Y.Doc | null = null;
+  private awareness: awarenessProtocol.Awareness | null = null;
+  private readonly conns = new Set<DocConnection>();
+  private appliedId = LOG_START;
+  private outbox: DocOutbox | null = null;
+  private persistence: DocPersistence | null = null;
+  private unsubscribe: Array<() => unknown> = [];
+  private keepalive: (() => void) | null = null;
+  private ctx!: ActorContext<DocMessage>;
+
+  constructor(private readonly docId: string, private readonly deps: DocActorDeps, private readonly graceMs: number) {}
+
+  async onStart(ctx: ActorContext<DocMessage>): Promise<void> {
+    this.ctx = ctx;
+    await this.load();
+  }
+
+  async receive(msg: DocMessage): Promise<unknown> {
+    try {
+      switch (msg.type) {
+        case 'open':
+          return await this.open(msg.conn);
+        case 'frame':
+          return this.frame(msg.conn, msg.data);
+        case 'close':
+          return this.close(msg.conn);
+        case 'remote':
+          return this.applyRemote(msg.entries);
+        case 'gap':
+          return await this.reloadStored();
+        case 'awareness-remote':
+          if (this.awareness) awarenessProtocol.applyAwarenessUpdate(this.awareness, msg.update, 'remote');
+          return;
+        case 'persist':
+          return await this.persistence?.persist();
+        case 'keepalive':
+          this.keepalive = null;
+          this.armKeepalive();
+          return;
+        case 'snapshot':
+          return this.snapshot();
+      }
+    } catch (err) {
+      if (msg.type === 'snapshot') throw err;
+      this.deps.logger.error({ doc: this.docId, msg: msg.type, err: errorMessage(err) }, 'document turn failed');
+    }
+  }
+
+  async onStop(_ctx: ActorContext<DocMessage>, reason: StopReason): Promise<void> {
+    this.keepalive?.();
+    this.outbox?.flushNow();
+    try {
+      await this.outbox?.drain();
+      await this.persistence?.flush();
+    } catch (err) {
+      this.deps.logger.error({ doc: this.docId, err: errorMessage(err) }, 'document flush on unload failed');
+    }
+    await this.persistence?.release();
+    for (const off of this.unsubscribe) await off();
+    for (const conn of this.conns) conn.close(P.DocCloseCodes.GOING_AWAY);
+    this.conns.clear();
+    this.deps.stats.connections.delete(this.docId);
+    if (this.awareness) {
+      this.awareness.destroy();
+      this.deps.stats.awareness -= 1;
+    }
+    if (this.doc) {
+      this.doc.destroy();
+      this.deps.stats.loaded -= 1;
+    }
+    this.awareness = null;
+    this.doc = null;
+    this.deps.logger.debug({ doc: this.docId, reason }, 'document unloaded');
+  }
+
+  // ---- load ---------------------------------------------------------------
+
+  private async load(): Promise<void> {
+    const { storage, log, metrics } = this.deps;
+    try {
+      this.record = await storage.get(this.docId);
+      if (!this.record) {
+        this.state = 'missing';
+        metrics.loads.inc({ result: 'missing' });
+        return;
+      }
+      const [stored, backlog] = await Promise.all([storage.loadState(this.docId), log.backlog(this.docId)]);
+      // Stored state + the log entries no save has covered yet, merged off the hot path.
+      const parts = [...(stored ? [stored] : []), ...backlog.entries.map((e) => e.update)];
+      const merged = parts.length > 0 ? await compact(parts) : null;
+      this.init(merged, backlog.lastId);
+      metrics.loads.inc({ result: 'ok' });
+    } catch (err) {
+      // An empty replica must never overwrite stored content: no edits, no saves.
+      this.state = 'failed';
+      metrics.loads.inc({ result: 'failed' });
+      this.deps.logger.error({ doc: this.docId, err: errorMessage(err) }, 'document load failed; it accepts no edits and is never saved');
+    }
+  }
+
+  private init(merged: Uint8Array | null, lastId: string): void {
+    const doc = new Y.Doc();
+    if (merged) Y.applyUpdate(doc, merged, 'load');
+    const awareness = new awarenessProtocol.Awareness(doc);
+    awareness.setLocalState(null); // the server is not a participant
+    this.doc = doc;
+    this.awareness = awareness;
+    this.deps.stats.loaded += 1;
+    this.deps.stats.awareness += 1;
+    this.appliedId = lastId;
+    this.state = 'ready';
+    const topic = docTopic(this.docId);
+    this.outbox = new DocOutbox(this.docId, this.deps, topic, () => this.conns);
+    this.persistence = new DocPersistence(
+      { docId: this.docId, owner: this.deps.instanceId, ...this.deps, options: this.deps.persistence },
+      {
+        snapshot: () => ({ state: Y.encodeStateAsUpdate(doc), appliedId: this.appliedId }),
+        mergeStored: (state) => Y.applyUpdate(doc, state, 'storage'),
+        lastOwnId: () => (this.outbox ? this.outbox.lastOwnId : null),
+        schedule: (delayMs) => this.ctx.schedule(delayMs, { type: 'persist' }),
+      },
+    );
+    this.persistence.enable();
+    doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin === 'load') return;
+      this.outbox!.update(update, origin instanceof DocConnection || origin === 'storage');
+      this.persistence!.markDirty();
+    });
+    awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
+      if (origin instanceof DocConnection) {
+        for (const id of [...added, ...updated]) origin.awarenessIds.add(id);
+        for (const id of removed) origin.awarenessIds.delete(id);
+      }
+      const changed = [...added, ...updated, ...removed];
+      const update = awarenessProtocol.encodeAwarenessUpdate(awareness, changed);
+      // Echoed to the sender too: a lone y-websocket client reconnects after 30 s without a message.
+      this.outbox!.broadcast(P.encodeAwarenessUpdate(update));
+      if (origin !== 'remote') this.outbox!.relayAwareness(update);
+    });
+    this.unsubscribe.push(
+      this.deps.log.subscribe(this.docId, lastId, {
+        entries: (entries) => this.deps.tell(this.docId, { type: 'remote', entries }),
+        gap: () => this.deps.tell(this.docId, { type: 'gap' }),
+      }),
+    );
+    const sub = this.deps.bus.subscribe(awarenessTopic(this.docId), (payload) => {
+      const msg = JSON.parse(payload) as { o: string; u: string };
+      if (msg.o !== this.deps.instanceId) this.deps.tell(this.docId, { type: 'awareness-remote', update: Buffer.from(msg.u, 'base64') });
+    });
+    this.unsubscribe.push(() => sub.then((off) => off()).catch(() => {}));
+  }
+
+  private async reloadStored(): Promise<void> {
+    if (this.state !== 'ready' || !this.doc) return;
+    const stored = await this.deps.storage.loadState(this.docId);
+    if (stored) Y.applyUpdate(this.doc, stored, 'storage');
+  }
+
+  // ---- connections ----------------------------------------------------------
+
+  private async open(conn: DocConnection): Promise<void> {
+    if (conn.closed) return;
+    if (this.state === 'failed') await this.retryLoad();
+    if (this.state === 'missing') return conn.close(P.DocCloseCodes.NOT_FOUND);
+    if (this.state === 'failed' || !this.doc || !this.awareness) return conn.close(P.DocCloseCodes.UNAVAILABLE);
+    if (!canRead(this.record!, conn.principal)) {
+      conn.send(P.encodePermissionDenied('no read access to this document'));
+      return conn.close(P.DocCloseCodes.FORBIDDEN);
+    }
+    conn.canWrite = canWrite(this.record!, conn.principal);
+    conn.admitted = true;
+    this.conns.add(conn);
+    this.deps.stats.connections.set(this.docId, this.conns.size);
+    conn.subscribe(docTopic(this.docId));
+    conn.send(P.encodeSyncStep1(this.doc));
+    const states = [...this.awareness.getStates().keys()];
+    if (states.length > 0) conn.send(P.encodeAwareness(this.awareness, states));
+    this.armKeepalive();
+  }
+
+  private async retryLoad(): Promise<void> {
+    this.state = 'missing';
+    await this.load();
+  }
+
+  private close(conn: DocConnection): void {
+    if (!this.conns.delete(conn)) return;
+    if (this.conns.size > 0) this.deps.stats.connections.set(this.docId, this.conns.size);
+    else this.deps.stats.connections.delete(this.docId);
+    if (this.awareness && conn.awarenessIds.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, [...conn.awarenessIds], 'close');
+    if (this.conns.size === 0) {
+      // No timers left once saves are done: the actor passivates after the grace period.
+      this.keepalive?.();
+      this.keepalive = null;
+    }
+  }
+
+  /** While anyone is connected a pending timer keeps the actor from passivating. */
+  private armKeepalive(): void {
+    if (this.keepalive || this.conns.size === 0) return;
+    this.keepalive = this.ctx.schedule(this.graceMs, { type: 'keepalive' });
+  }
+
+  private frame(conn: DocConnection, data: Uint8Array): void {
+    if (conn.closed || !conn.admitted || !this.doc || !this.awareness) return;
+    let msg: P.IncomingMessage;
+    try {
+      msg = P.decodeMessage(data);
+    } catch (err) {
+      return this.refuse(conn, 'malformed', err);
+    }
+    switch (msg.type) {
+      case P.MessageType.Sync:
+        if (msg.sync === P.SyncType.Step1) return conn.send(P.encodeSyncStep2(this.doc, msg.stateVector));
+        if (!conn.canWrite) {
+          // A reader's own sync step 2 is usually empty; anything else is an edit it may not make.
+          if (!P.isEmptyUpdate(msg.update)) {
+            this.deps.metrics.refusedWrites.inc();
+            conn.send(P.encodePermissionDenied('read-only access: update refused'));
+          }
+          return;
+        }
+        try {
+          Y.applyUpdate(this.doc, msg.update, conn);
+          this.deps.metrics.updates.inc({ source: 'client' });
+        } catch (err) {
+          return this.refuse(conn, 'update', err);
+        }
+        return;
+      case P.MessageType.Awareness:
+        try {
+          awarenessProtocol.applyAwarenessUpdate(this.awareness, msg.update, conn);
+        } catch (err) {
+          return this.refuse(conn, 'awareness', err);
+        }
+        return;
+      case P.MessageType.QueryAwareness:
+        return conn.send(P.encodeAwareness(this.awareness, [...this.awareness.getStates().keys()]));
+      case P.MessageType.Auth:
+        return;
+    }
+  }
+
+  private refuse(conn: DocConnection, kind: string, err: unknown): void {
+    this.deps.metrics.invalidMessages.inc({ kind });
+    this.deps.logger.info({ doc: this.docId, user: conn.principal.userId, kind, err: errorMessage(err) }, 'document frame refused; socket closed');
+    conn.close(P.DocCloseCodes.INVALID_MESSAGE);
+  }
+
+  // ---- replication ------------------------------------------------------------
+
+  private applyRemote(entries: readonly LogEntry[]): void {
+    if (!this.doc || entries.length === 0) return;
+    const foreign = entries.filter((e) => e.origin !== this.deps.instanceId).map((e) => e.update);
+    if (foreign.length > 0) {
+      try {
+        Y.applyUpdate(this.doc, foreign.length === 1 ? foreign[0]! : Y.mergeUpdates(foreign), 'remote');
+        this.deps.metrics.updates.inc({ source: 'remote' }, foreign.length);
+      } catch (err) {
+        this.deps.logger.error({ doc: this.docId, err: errorMessage(err) }, 'remote document update did not apply; skipped');
+      }
+    }
+    this.appliedId = entries.at(-1)!.id;
+  }
+
+  private snapshot(): DocSnapshotReply | null {
+    if (this.state === 'failed') throw new Error('document failed to load');
+    if (!this.record || !this.doc) return null;
+    return { record: this.record, text: rootTexts(this.doc) };
+  }
+}

@@ -1,0 +1,116 @@
+import type { ActorSystem } from '../actors/ActorSystem.js';
+import type { Config } from '../config/schema.js';
+import type { Coordination } from '../coordination/ports.js';
+import { ActorStoppedError } from '../errors.js';
+import type { Gateway } from '../gateway/Gateway.js';
+import type { Logger } from '../observability/logger.js';
+import type { Registry } from '../observability/metrics.js';
+import type { DocumentStore } from '../storage/ports.js';
+import type { DocumentLog } from './DocumentLog.js';
+import { DocMetrics } from './DocMetrics.js';
+import { DocStats, DocumentActor, type DocMessage, type DocSnapshotReply } from './DocumentActor.js';
+import { DocumentSocket } from './DocumentSocket.js';
+import { MemoryDocumentLog } from './MemoryDocumentLog.js';
+import { RedisDocumentLog } from './RedisDocumentLog.js';
+import { registerDocRoutes } from './routes.js';
+
+export interface DocumentServiceDeps {
+  readonly config: Config;
+  readonly instanceId: string;
+  readonly actors: ActorSystem;
+  readonly storage: DocumentStore;
+  readonly coordination: Coordination;
+  readonly registry: Registry;
+  readonly logger: Logger;
+}
+
+/** The actor kind of documents: `doc:<id>`. */
+export const DOC_KIND = 'doc';
+
+/**
+ * Collaborative documents (SPEC §5 "Documents"): registers the `doc` actor kind,
+ * the `/doc/<id>` socket and the `/api/docs` routes, and owns the cross-instance
+ * update log (Redis streams in cluster mode, in-process otherwise).
+ */
+export class DocumentService {
+  readonly stats = new DocStats();
+  private socket: DocumentSocket | null = null;
+
+  private constructor(private readonly deps: DocumentServiceDeps, readonly log: DocumentLog) {
+    const { config, actors, coordination, logger } = deps;
+    const metrics = new DocMetrics(deps.registry, {
+      loaded: () => this.stats.loaded,
+      awarenessTimers: () => this.stats.awareness,
+      connections: () => this.socket?.count() ?? 0,
+      maxConnectionsPerDoc: () => Math.max(0, ...this.stats.connections.values()),
+    });
+    const actorDeps = {
+      instanceId: deps.instanceId,
+      storage: deps.storage,
+      log,
+      lock: coordination.lock,
+      bus: coordination.bus,
+      metrics,
+      stats: this.stats,
+      logger,
+      persistence: { debounceMs: config.docs.persistDebounceMs, maxWaitMs: config.docs.persistMaxWaitMs, leaseTtlMs: config.docs.persistLeaseTtlMs },
+      tell: (docId: string, msg: DocMessage) => this.tellQuietly(docId, msg),
+    };
+    actors.register<DocMessage>(DOC_KIND, (docId) => new DocumentActor(docId, actorDeps, config.docs.unloadGraceMs), {
+      // Unload: no sockets and no pending save for this long (passivation destroys the Y.Doc and Awareness).
+      idleTimeoutMs: config.docs.unloadGraceMs,
+      mailboxCapacity: config.docs.mailboxCapacity,
+      overflow: 'reject',
+      askTimeoutMs: 10_000,
+    });
+  }
+
+  static async create(deps: DocumentServiceDeps): Promise<DocumentService> {
+    const log: DocumentLog =
+      deps.coordination.kind === 'redis'
+        ? await RedisDocumentLog.connect({ url: deps.config.redisUrl!, keyPrefix: deps.config.redisKeyPrefix, logger: deps.logger })
+        : new MemoryDocumentLog();
+    return new DocumentService(deps, log);
+  }
+
+  /** Adds the document socket and REST routes to the gateway (before it listens). */
+  attach(gateway: Gateway): void {
+    this.socket = new DocumentSocket({
+      gateway,
+      config: this.deps.config,
+      logger: this.deps.logger,
+      tell: (docId, msg) => this.deps.actors.tell(DOC_KIND, docId, msg),
+    });
+    this.socket.attach();
+    registerDocRoutes(gateway, {
+      storage: this.deps.storage,
+      log: this.log,
+      liveSnapshot: (docId) =>
+        this.deps.actors.has(DOC_KIND, docId) ? this.deps.actors.ask<DocSnapshotReply | null>(DOC_KIND, docId, { type: 'snapshot' }) : undefined,
+    });
+  }
+
+  /** Open document sockets on this instance. */
+  connectionCount(): number {
+    return this.socket?.count() ?? 0;
+  }
+
+  /** Shutdown step: close every document socket (GOING_AWAY) so the actors can flush and unload. */
+  closeSockets(): void {
+    this.socket?.closeAll();
+  }
+
+  /** After the actors stopped (their saves are done): stops reading the log. */
+  close(): Promise<void> {
+    return this.log.close();
+  }
+
+  private tellQuietly(docId: string, msg: DocMessage): void {
+    try {
+      this.deps.actors.tell(DOC_KIND, docId, msg);
+    } catch (err) {
+      // Stopping, or a full mailbox: a missed log entry is re-read on the next load, awareness is renewed.
+      if (!(err instanceof ActorStoppedError)) this.deps.logger.warn({ doc: docId, msg: msg.type, err }, 'document message dropped');
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import type { WebSocketBehavior } from 'uWebSockets.js';
+import type { Config } from '../config/schema.js';
+import { ErrorCode, MailboxFullError, SwitchyardError } from '../errors.js';
+import type { Gateway } from '../gateway/Gateway.js';
+import type { Logger } from '../observability/logger.js';
+import { DocConnection, type DocSocketData } from './DocConnection.js';
+import type { DocMessage } from './DocumentActor.js';
+import { DocCloseCodes } from './protocol.js';
+
+/** Document ids: URL- and Redis-key-safe, bounded. */
+export const DOC_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+export interface DocumentSocketDeps {
+  readonly gateway: Gateway;
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Delivers to the document's actor; throws when its mailbox is full or the system is stopping. */
+  readonly tell: (docId: string, msg: DocMessage) => void;
+}
+
+/**
+ * `GET /doc/<docId>`: the y-websocket protocol on uWS. The token is checked at the
+ * upgrade (401 before the socket exists); the access list is checked by the
+ * document actor once the document is loaded (close 4403/4404 then). Frames are
+ * copied before they leave the uWS callback and handed to the actor in order.
+ */
+export class DocumentSocket {
+  private readonly sockets = new Set<DocConnection>();
+
+  constructor(private readonly deps: DocumentSocketDeps) {}
+
+  count(): number {
+    return this.sockets.size;
+  }
+
+  attach(): void {
+    const gw = this.deps.config.gateway;
+    const behavior: WebSocketBehavior<DocSocketData> = {
+      compression: 0,
+      maxPayloadLength: gw.docMaxPayloadBytes,
+      idleTimeout: gw.idleTimeoutSec,
+      maxBackpressure: gw.maxBackpressureBytes,
+      // A slow reader is closed rather than silently missing Yjs updates.
+      closeOnBackpressureLimit: 1,
+      sendPingsAutomatically: true,
+      upgrade: this.deps.gateway.upgradeHandler<DocSocketData>((req) => ({ docId: docIdOf(req.url), principal: req.principal })),
+      open: (ws) => {
+        const data = ws.getUserData();
+        const conn = new DocConnection(ws, data.docId, data.principal);
+        data.conn = conn;
+        this.sockets.add(conn);
+        this.deliver(conn, { type: 'open', conn });
+      },
+      message: (ws, message, isBinary) => {
+        const conn = ws.getUserData().conn;
+        if (!conn || conn.closed) return;
+        if (!isBinary) return conn.close(DocCloseCodes.INVALID_MESSAGE);
+        // uWS reuses the buffer once this callback returns.
+        this.deliver(conn, { type: 'frame', conn, data: new Uint8Array(message.slice(0)) });
+      },
+      close: (ws) => {
+        const conn = ws.getUserData().conn;
+        if (!conn) return;
+        conn.closed = true;
+        this.sockets.delete(conn);
+        this.deliver(conn, { type: 'close', conn });
+      },
+    };
+    this.deps.gateway.socketRoute('/doc/*', behavior);
+  }
+
+  /** Closes every document socket (shutdown): clients reconnect to another instance. */
+  closeAll(): void {
+    for (const conn of this.sockets) conn.close(DocCloseCodes.GOING_AWAY);
+  }
+
+  private deliver(conn: DocConnection, msg: DocMessage): void {
+    try {
+      this.deps.tell(conn.docId, msg);
+    } catch (err) {
+      if (msg.type === 'close') return; // stopping: the actor is going away with its sockets anyway
+      conn.close(err instanceof MailboxFullError ? DocCloseCodes.OVERLOADED : DocCloseCodes.GOING_AWAY);
+      if (!(err instanceof SwitchyardError)) this.deps.logger.error({ doc: conn.docId, err }, 'document message not delivered');
+    }
+  }
+}
+
+function docIdOf(url: string): string {
+  const raw = url.slice('/doc/'.length);
+  let id: string;
+  try {
+    id = decodeURIComponent(raw);
+  } catch {
+    id = raw;
+  }
+  if (!DOC_ID.test(id)) throw new SwitchyardError(ErrorCode.BAD_REQUEST, 'document id must be 1-128 of A-Z a-z 0-9 _ . : -');
+  return id;
+}

@@ -1,0 +1,215 @@
+import type { Redis } from 'ioredis';
+import { closeClient, createClient, reconnectDelay, waitReady } from '../coordination/redis/connection.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { LOG_START, type DocumentLog, type LogEntry, type LogSubscriber } from './DocumentLog.js';
+
+export interface RedisDocumentLogOptions {
+  readonly url: string;
+  /** REDIS_KEY_PREFIX; streams are `<prefix>:doc:<id>:log`. */
+  readonly keyPrefix: string;
+  readonly logger: Logger;
+  /** Longest XREAD block; a new subscription interrupts it with CLIENT UNBLOCK. @default 5_000 // ms */
+  readonly blockMs?: number;
+  /** Entries per XREAD reply. @default 512 */
+  readonly batch?: number;
+}
+
+/** Stream and marker names, next to the coordination keys under the same prefix. */
+export class DocKeys {
+  constructor(readonly prefix: string) {}
+  log(docId: string): string {
+    return `${this.prefix}:doc:${docId}:log`;
+  }
+  saved(docId: string): string {
+    return `${this.prefix}:doc:${docId}:saved`;
+  }
+}
+
+interface Sub {
+  lastId: string;
+  readonly subscriber: LogSubscriber;
+}
+
+type XReadReply = Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+
+/**
+ * Document streams on Redis: XADD per local update; ONE blocking reader connection
+ * per instance XREADs every loaded document's stream from its last id (not one
+ * connection per document). After any read error every subscriber is told about a
+ * possible gap, and reading resumes from the same ids with capped backoff.
+ */
+export class RedisDocumentLog implements DocumentLog {
+  readonly kind = 'redis' as const;
+  private readonly keys: DocKeys;
+  private readonly subs = new Map<string, Sub>();
+  private readerId: number | null = null;
+  private wake: (() => void) | null = null;
+  private closed = false;
+  /** Bumped by each subscribe; the loop records which version its current XREAD covers. */
+  private version = 0;
+  private readVersion = 0;
+  private loop: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly redis: Redis,
+    private readonly reader: Redis,
+    private readonly options: RedisDocumentLogOptions,
+  ) {
+    this.keys = new DocKeys(options.keyPrefix);
+  }
+
+  static async connect(options: RedisDocumentLogOptions): Promise<RedisDocumentLog> {
+    const blockMs = options.blockMs ?? 5_000;
+    const base = { url: options.url, logger: options.logger };
+    const redis = createClient({ ...base, name: `${options.keyPrefix}:docs` });
+    // A blocked XREAD must not be cut by the command timeout.
+    const reader = createClient({ ...base, name: `${options.keyPrefix}:docs-reader`, commandTimeoutMs: blockMs + 5_000 });
+    try {
+      await Promise.all([waitReady(redis, 10_000), waitReady(reader, 10_000)]);
+    } catch (err) {
+      await Promise.all([closeClient(redis), closeClient(reader)]);
+      throw err;
+    }
+    const log = new RedisDocumentLog(redis, reader, options);
+    await log.refreshReaderId();
+    reader.on('ready', () => void log.refreshReaderId());
+    log.loop = log.run(blockMs);
+    return log;
+  }
+
+  async append(docId: string, origin: string, update: Uint8Array): Promise<string> {
+    const id = await this.redis.xadd(this.keys.log(docId), '*', 'o', origin, 'u', Buffer.from(update.buffer, update.byteOffset, update.byteLength));
+    return id!;
+  }
+
+  async backlog(docId: string): Promise<{ entries: LogEntry[]; lastId: string }> {
+    const rows = await this.redis.xrangeBuffer(this.keys.log(docId), '-', '+');
+    const entries = rows.map(([id, fields]) => toEntry(id, fields));
+    return { entries, lastId: entries.at(-1)?.id ?? LOG_START };
+  }
+
+  subscribe(docId: string, afterId: string, subscriber: LogSubscriber): () => void {
+    const sub: Sub = { lastId: afterId, subscriber };
+    this.subs.set(docId, sub);
+    this.version += 1;
+    this.interrupt();
+    return () => {
+      if (this.subs.get(docId) === sub) this.subs.delete(docId);
+    };
+  }
+
+  async trim(docId: string, minId: string): Promise<void> {
+    await this.redis.xtrim(this.keys.log(docId), 'MINID', minId);
+  }
+
+  async markSaved(docId: string, id: string): Promise<void> {
+    await this.redis.set(this.keys.saved(docId), id);
+  }
+
+  async savedUpTo(docId: string): Promise<string | null> {
+    return this.redis.get(this.keys.saved(docId));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake?.();
+    this.subs.clear();
+    // Dropping the reader's socket ends a blocked XREAD at once.
+    this.reader.disconnect(false);
+    await this.loop;
+    await closeClient(this.redis);
+  }
+
+  private async run(blockMs: number): Promise<void> {
+    let failures = 0;
+    while (!this.closed) {
+      if (this.subs.size === 0) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        this.wake = null;
+        continue;
+      }
+      this.readVersion = this.version;
+      const docIds = [...this.subs.keys()];
+      const ids = docIds.map((d) => this.subs.get(d)!.lastId);
+      try {
+        const reply = (await this.reader.xreadBuffer(
+          'COUNT',
+          this.options.batch ?? 512,
+          'BLOCK',
+          blockMs,
+          'STREAMS',
+          ...docIds.map((d) => this.keys.log(d)),
+          ...ids,
+        )) as XReadReply;
+        if (failures > 0) this.options.logger.info({ failures }, 'document log reader reconnected');
+        failures = 0;
+        if (reply) this.dispatch(reply);
+      } catch (err) {
+        if (this.closed) break;
+        failures += 1;
+        if (failures === 1) this.options.logger.warn({ err: errorMessage(err) }, 'document log read failed; reading again from the last ids');
+        for (const sub of this.subs.values()) safely(() => sub.subscriber.gap(), this.options.logger);
+        await new Promise((r) => setTimeout(r, reconnectDelay(failures)));
+      }
+    }
+  }
+
+  private dispatch(reply: NonNullable<XReadReply>): void {
+    const prefix = `${this.keys.prefix}:doc:`;
+    for (const [key, rows] of reply) {
+      const name = key.toString();
+      const docId = name.slice(prefix.length, -':log'.length);
+      const sub = this.subs.get(docId);
+      if (!sub || rows.length === 0) continue;
+      const entries = rows.map(([id, fields]) => toEntry(id, fields));
+      sub.lastId = entries.at(-1)!.id;
+      safely(() => sub.subscriber.entries(entries), this.options.logger);
+    }
+  }
+
+  /** Ends a blocked XREAD so a new subscription is read at once instead of after blockMs. */
+  private interrupt(): void {
+    if (this.wake) {
+      this.wake();
+      return;
+    }
+    if (this.readerId === null || this.closed) return;
+    this.redis.client('UNBLOCK', this.readerId).catch(() => {});
+    // The UNBLOCK may overtake an XREAD still on its way to Redis; repeat until a read covers this version.
+    const wanted = this.version;
+    setTimeout(() => {
+      if (!this.closed && this.readVersion < wanted) this.interrupt();
+    }, 50).unref();
+  }
+
+  private async refreshReaderId(): Promise<void> {
+    try {
+      this.readerId = (await this.reader.client('ID')) as number;
+    } catch {
+      this.readerId = null;
+    }
+  }
+}
+
+function toEntry(id: Buffer, fields: Buffer[]): LogEntry {
+  let origin = '';
+  let update = new Uint8Array(0);
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i]!.toString();
+    if (name === 'o') origin = fields[i + 1]!.toString();
+    else if (name === 'u') update = new Uint8Array(fields[i + 1]!);
+  }
+  return { id: id.toString(), origin, update };
+}
+
+function safely(fn: () => void, log: Logger): void {
+  try {
+    fn();
+  } catch (err) {
+    log.error({ err: errorMessage(err) }, 'document log subscriber threw');
+  }
+}

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import * as Y from 'yjs';
+import { ErrorCode, SwitchyardError } from '../errors.js';
+import type { Gateway } from '../gateway/Gateway.js';
+import { HttpReply } from '../gateway/http/HttpReply.js';
+import type { DocumentStore } from '../storage/ports.js';
+import { canRead, initialAccess } from './access.js';
+import { compact } from './compact.js';
+import type { DocumentLog } from './DocumentLog.js';
+import type { DocSnapshotReply } from './DocumentActor.js';
+import { DOC_ID } from './DocumentSocket.js';
+import { rootTexts } from './text.js';
+
+export interface DocRoutesDeps {
+  readonly storage: DocumentStore;
+  readonly log: DocumentLog;
+  /** The live document when it is loaded on this instance, else undefined. */
+  readonly liveSnapshot: (docId: string) => Promise<DocSnapshotReply | null> | undefined;
+}
+
+function stringList(value: unknown, name: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.length === 0 || v.length > 256) || value.length > 10_000) {
+    throw new SwitchyardError(ErrorCode.BAD_REQUEST, `${name} must be an array of user ids (or "*")`);
+  }
+  return value as string[];
+}
+
+/** `POST /api/docs` and `GET /api/docs/<id>` (SPEC §4.4). */
+export function registerDocRoutes(gateway: Gateway, deps: DocRoutesDeps): void {
+  gateway.route('POST', '/api/docs', async ({ principal, body }) => {
+    const input = (body ?? {}) as { id?: unknown; access?: { read?: unknown; write?: unknown } };
+    if (typeof input !== 'object' || Array.isArray(input)) throw new SwitchyardError(ErrorCode.BAD_REQUEST, 'body must be a JSON object');
+    const id = input.id === undefined ? randomUUID() : input.id;
+    if (typeof id !== 'string' || !DOC_ID.test(id)) throw new SwitchyardError(ErrorCode.BAD_REQUEST, 'id must be 1-128 of A-Z a-z 0-9 _ . : -');
+    if (input.access !== undefined && (typeof input.access !== 'object' || input.access === null)) {
+      throw new SwitchyardError(ErrorCode.BAD_REQUEST, 'access must be {read?: [...], write?: [...]}');
+    }
+    const access = initialAccess(principal!.userId, {
+      read: stringList(input.access?.read, 'access.read'),
+      write: stringList(input.access?.write, 'access.write'),
+    });
+    const rec = await deps.storage.create({ id, owner: principal!.userId, access });
+    return HttpReply.json(201, { id: rec.id, owner: rec.owner, access: rec.access });
+  });
+
+  gateway.route('GET', '/api/docs/:id', async ({ principal, params }) => {
+    const id = params.id!;
+    const record = await deps.storage.get(id);
+    if (!record) throw new SwitchyardError(ErrorCode.NOT_FOUND, `no document ${id}`);
+    if (!canRead(record, principal!)) throw new SwitchyardError(ErrorCode.FORBIDDEN, `no read access to document ${id}`);
+    const live = await deps.liveSnapshot(id);
+    const text = live ? live.text : await storedText(deps, id);
+    return { id: record.id, owner: record.owner, access: record.access, size_bytes: record.sizeBytes, updated_at: record.updatedAt, text };
+  });
+}
+
+/** Stored state plus the log entries no save covered yet: what a fresh load would see. */
+async function storedText(deps: DocRoutesDeps, id: string): Promise<Record<string, string>> {
+  const [stored, backlog] = await Promise.all([deps.storage.loadState(id), deps.log.backlog(id)]);
+  const parts = [...(stored ? [stored] : []), ...backlog.entries.map((e) => e.update)];
+  const doc = new Y.Doc();
+  try {
+    if (parts.length > 0) Y.applyUpdate(doc, await compact(parts));
+    return rootTexts(doc);
+  } finally {
+    doc.destroy();
+  }
+}

@@ -1,0 +1,111 @@
+import type { Config } from '../config/schema.js';
+import type { Coordination } from '../coordination/ports.js';
+import type { Gateway } from '../gateway/Gateway.js';
+import { userRoom } from '../gateway/RoomPolicy.js';
+import type { LogFactory } from '../observability/logger.js';
+import { WorkerPool } from '../pool/WorkerPool.js';
+import type { FileStore } from '../storage/ports.js';
+import { ApiKeyStore } from './ApiKeyStore.js';
+import { Embeddings } from './embed/Embeddings.js';
+import { IngestService } from './IngestService.js';
+import { BullJobQueue } from './queue/BullJobQueue.js';
+import type { JobQueue, JobQueueOptions } from './queue/JobQueue.js';
+import { MemoryJobQueue } from './queue/MemoryJobQueue.js';
+import { registerIngestRoutes } from './routes.js';
+
+export { IngestService } from './IngestService.js';
+export type { FileStatusEvent } from './IngestService.js';
+
+export interface IngestDeps {
+  readonly config: Config;
+  readonly coordination: Coordination;
+  readonly files: FileStore;
+  readonly gateway: Gateway | null;
+  /** The JWT secret: stored API keys are encrypted with a key derived from it. */
+  readonly secret: string;
+  readonly logs: LogFactory;
+  /** Pool entry override (tests: crash / hang fixtures). */
+  readonly workerFilename?: string;
+}
+
+/** Everything ingestion runs; `close()` stops the worker, then the queue, then the pool. */
+export interface Ingest {
+  readonly service: IngestService;
+  readonly queue: JobQueue;
+  readonly pool: WorkerPool;
+  readonly embeddings: Embeddings;
+  close(): Promise<void>;
+}
+
+export function queueOptionsOf(config: Config): JobQueueOptions {
+  const i = config.ingest;
+  return {
+    maxRetries: i.jobMaxRetries,
+    backoffBaseMs: i.retryBaseMs,
+    backoffMaxMs: i.retryMaxMs,
+    timeoutMs: i.jobTimeoutMs,
+    resultTtlMs: i.jobResultTtlMs,
+    failureTtlMs: i.jobFailureTtlMs,
+    leaseMs: i.leaseMs,
+  };
+}
+
+/**
+ * Builds ingestion: the pool (THREAD_POOL_SIZE threads), the job queue (BullMQ on
+ * the cluster's Redis, else in memory), the embedding provider and batcher, the
+ * service, its REST routes and `file:status` events; then starts consuming and
+ * re-enqueues unfinished files.
+ */
+export async function startIngest(deps: IngestDeps): Promise<Ingest> {
+  const { config } = deps;
+  const log = deps.logs.forComponent('ingest');
+  const queueOptions = queueOptionsOf(config);
+  const queue: JobQueue =
+    deps.coordination.kind === 'redis'
+      ? await BullJobQueue.create({ ...queueOptions, url: config.redisUrl!, keyPrefix: config.redisKeyPrefix, logger: log, bus: deps.coordination.bus })
+      : new MemoryJobQueue(queueOptions, log);
+  const pool = new WorkerPool({ size: config.threadPoolSize, filename: deps.workerFilename, log });
+  const embeddings = new Embeddings(config.ingest.embedding, pool);
+  const keys = new ApiKeyStore(config.dataDir, deps.secret, config.ingest.embedding.apiKey);
+  const gateway = deps.gateway;
+  const service = new IngestService(
+    {
+      files: deps.files,
+      queue,
+      pool,
+      embeddings,
+      keys,
+      log,
+      notify: (ownerId, event) => {
+        gateway?.emitToRoom(userRoom(ownerId), 'file:status', event).catch(() => {}); // best effort: the record is the truth
+      },
+    },
+    {
+      dataDir: config.dataDir,
+      maxFileBytes: config.ingest.maxFileBytes,
+      maxPages: config.ingest.maxPages,
+      chunking: { chunkTokens: config.ingest.chunkTokens, overlapTokens: config.ingest.chunkOverlapTokens },
+      concurrency: config.ingest.concurrency,
+      reconcileIntervalMs: config.ingest.reconcileIntervalMs,
+    },
+  );
+  if (gateway) registerIngestRoutes(gateway, { service, keys, embeddings, maxFileBytes: config.ingest.maxFileBytes });
+  await service.start();
+  log.info({ queue: queue.kind, provider: config.ingest.embedding.provider, space: embeddings.space, threads: pool.size }, 'ingestion ready');
+  let closed: Promise<void> | null = null;
+  return {
+    service,
+    queue,
+    pool,
+    embeddings,
+    close: () => {
+      closed ??= (async () => {
+        await service.close();
+        await queue.close();
+        embeddings.close();
+        await pool.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,322 @@
+import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { closeClient, createClient, waitReady } from '../../coordination/redis/connection.js';
+import type { MessageBus, Unsubscribe } from '../../coordination/ports.js';
+import { ErrorCode, SwitchyardError, errorMessage } from '../../errors.js';
+import type { Logger } from '../../observability/logger.js';
+import { describeJobError, JobCanceledError, PermanentJobError } from '../errors.js';
+import {
+  TERMINAL_STATES,
+  type EnqueueResult,
+  type IngestJobData,
+  type JobInfo,
+  type JobOutcome,
+  type JobProcessor,
+  type JobQueue,
+  type JobQueueOptions,
+  type JobState,
+  type JobWorker,
+  type WorkerOptions,
+} from './JobQueue.js';
+import { RetryPolicy } from './RetryPolicy.js';
+import { runAttempt } from './runAttempt.js';
+
+export interface BullJobQueueOptions extends JobQueueOptions {
+  readonly url: string;
+  /** REDIS_KEY_PREFIX: BullMQ keys live under `<prefix>:bull:<queue>:…`. */
+  readonly keyPrefix: string;
+  readonly logger: Logger;
+  /** Carries cancel commands to whichever instance runs the job. */
+  readonly bus: MessageBus;
+  /** @default 'ingest' */
+  readonly queueName?: string;
+  /** How long start-up waits for Redis. @default 10_000 // ms */
+  readonly connectTimeoutMs?: number;
+}
+
+/** Abort reasons given to BullMQ's per-job AbortController. */
+const CANCEL_REASON = 'swy:cancel';
+const SHUTDOWN_REASON = 'swy:shutdown';
+const ABANDON_REASON = 'swy:abandon';
+/** A failure reason starting with this marks a canceled job (BullMQ has no canceled state). */
+const CANCELED_PREFIX = `${ErrorCode.JOB_CANCELED}:`;
+
+/** Carries our retry delay to BullMQ's backoffStrategy, so both adapters share one policy. */
+class RetryLater extends Error {
+  constructor(message: string, readonly delayMs: number) {
+    super(message);
+  }
+}
+
+/**
+ * Checks `maxmemory-policy`: with any eviction policy Redis may drop BullMQ's keys
+ * under memory pressure and jobs vanish. Servers that refuse CONFIG (managed Redis)
+ * get a warning instead.
+ */
+export async function checkNoEviction(redis: Redis, log: Logger): Promise<void> {
+  let policy: string | undefined;
+  try {
+    const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];
+    policy = reply[1];
+  } catch (err) {
+    log.warn({ err: errorMessage(err) }, 'cannot read maxmemory-policy (CONFIG refused): make sure it is "noeviction", or jobs may be evicted');
+    return;
+  }
+  if (policy !== undefined && policy !== 'noeviction') {
+    throw new SwitchyardError(
+      ErrorCode.QUEUE_MISCONFIGURED,
+      `Redis maxmemory-policy is "${policy}"; the job queue needs "noeviction" (CONFIG SET maxmemory-policy noeviction) or queued jobs can be evicted`,
+    );
+  }
+}
+
+/**
+ * The job queue on Redis, with BullMQ doing the atomic state moves, locks,
+ * stalled-job detection, delays and TTL removal. What BullMQ lacks is added here:
+ * a per-attempt timeout that aborts the work, one retry policy that also counts
+ * attempts lost with a dead worker (`attemptsStarted`; BullMQ's own stalled limit
+ * would fail the job outside the policy, so it is disabled), cancellation of a
+ * running job from any instance (over the bus), and a `canceled` state.
+ */
+export class BullJobQueue implements JobQueue {
+  readonly kind = 'redis' as const;
+  private readonly policy: RetryPolicy;
+  private readonly workers = new Set<BullWorker>();
+  private unsubscribe: Unsubscribe | null = null;
+  private closed: Promise<void> | null = null;
+
+  private constructor(
+    readonly options: BullJobQueueOptions,
+    private readonly producer: Redis,
+    private readonly queue: Queue,
+  ) {
+    this.policy = new RetryPolicy(options.maxRetries, options.backoffBaseMs, options.backoffMaxMs);
+  }
+
+  static async create(options: BullJobQueueOptions): Promise<BullJobQueue> {
+    const producer = createClient({ url: options.url, name: `${options.keyPrefix}:jobs`, logger: options.logger });
+    try {
+      await waitReady(producer, options.connectTimeoutMs ?? 10_000);
+      await checkNoEviction(producer, options.logger);
+    } catch (err) {
+      await closeClient(producer);
+      throw err;
+    }
+    const queue = new Queue(options.queueName ?? 'ingest', { connection: producer, prefix: `${options.keyPrefix}:bull` });
+    queue.on('error', (err) => options.logger.warn({ err: errorMessage(err) }, 'job queue error'));
+    const self = new BullJobQueue(options, producer, queue);
+    self.unsubscribe = await options.bus.subscribe(self.cancelTopic, (jobId) => self.cancelLocal(jobId));
+    return self;
+  }
+
+  private get cancelTopic(): string {
+    return `ingest:cancel`;
+  }
+
+  jobId(fileId: string): string {
+    return `file-${fileId}`;
+  }
+
+  async enqueue(data: IngestJobData, options: { replaceTerminal?: boolean } = {}): Promise<EnqueueResult> {
+    const id = this.jobId(data.fileId);
+    const existing = await this.queue.getJob(id);
+    if (existing) {
+      const state = await this.stateOf(existing);
+      if (!(options.replaceTerminal && state !== null && TERMINAL_STATES.has(state))) return { id, created: false };
+      await existing.remove().catch(() => {}); // gone already (TTL) is fine
+    }
+    const job = await this.queue.add('ingest', { fileId: data.fileId, userId: data.userId }, {
+      jobId: id,
+      attempts: this.policy.maxAttempts,
+      backoff: { type: 'swy' },
+      removeOnComplete: { age: Math.ceil(this.options.resultTtlMs / 1000) },
+      removeOnFail: { age: Math.ceil(this.options.failureTtlMs / 1000) },
+    });
+    // add() with an id in use returns that job instead of adding one, so a race
+    // between instances still yields one job (`created` is then only best effort).
+    return { id: job.id ?? id, created: true };
+  }
+
+  async get(jobId: string): Promise<JobInfo | null> {
+    const job = await this.queue.getJob(jobId);
+    if (!job) return null;
+    const state = await this.stateOf(job);
+    if (state === null) return null;
+    return {
+      id: jobId,
+      data: job.data as IngestJobData,
+      state,
+      attempts: job.attemptsStarted,
+      error: job.failedReason || null,
+    };
+  }
+
+  async cancel(jobId: string): Promise<boolean> {
+    const job = await this.queue.getJob(jobId);
+    if (!job) return false;
+    const state = await this.stateOf(job);
+    if (state === null || TERMINAL_STATES.has(state)) return false;
+    if (state !== 'started') {
+      try {
+        // Removing a waiting/delayed job is atomic; a job picked up meanwhile is locked and refuses.
+        await job.remove();
+        return true;
+      } catch {
+        // now running: fall through to the running-job path
+      }
+    }
+    await this.options.bus.publish(this.cancelTopic, jobId);
+    return true;
+  }
+
+  process(processor: JobProcessor, options: WorkerOptions): JobWorker {
+    const worker = new BullWorker(this, processor, options, this.policy);
+    this.workers.add(worker);
+    return worker;
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.producer.status !== 'ready') return false;
+    try {
+      return (await this.producer.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      await this.unsubscribe?.().catch(() => {});
+      await Promise.all([...this.workers].map((w) => w.close()));
+      await this.queue.close().catch(() => {});
+      await closeClient(this.producer);
+    })();
+    return this.closed;
+  }
+
+  forget(worker: BullWorker): void {
+    this.workers.delete(worker);
+  }
+
+  private cancelLocal(jobId: string): void {
+    for (const w of this.workers) w.cancel(jobId);
+  }
+
+  private async stateOf(job: Job): Promise<JobState | null> {
+    const raw = await job.getState();
+    switch (raw) {
+      case 'active':
+        return 'started';
+      case 'delayed':
+        return 'deferred';
+      case 'completed':
+        return 'finished';
+      case 'failed':
+        return job.failedReason?.startsWith(CANCELED_PREFIX) ? 'canceled' : 'failed';
+      case 'unknown':
+        return null;
+      default:
+        return 'queued'; // waiting, prioritized, waiting-children
+    }
+  }
+}
+
+class BullWorker implements JobWorker {
+  private readonly worker: Worker;
+  private readonly connection: Redis;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    private readonly queue: BullJobQueue,
+    private readonly processor: JobProcessor,
+    private readonly options: WorkerOptions,
+    private readonly policy: RetryPolicy,
+  ) {
+    const o = queue.options;
+    // Blocking commands (BZPOPMIN) must not time out nor give up while Redis is away.
+    this.connection = createClient(
+      { url: o.url, name: `${o.keyPrefix}:jobs:worker`, logger: o.logger },
+      { maxRetriesPerRequest: null, commandTimeout: undefined },
+    );
+    this.worker = new Worker(o.queueName ?? 'ingest', (job, token, signal) => this.run(job, token, signal), {
+      connection: this.connection,
+      prefix: `${o.keyPrefix}:bull`,
+      concurrency: options.concurrency,
+      lockDuration: o.leaseMs,
+      stalledInterval: o.leaseMs,
+      // Dead-worker recoveries are counted by our policy (attemptsStarted), not failed by BullMQ.
+      maxStalledCount: 1_000_000,
+      settings: { backoffStrategy: (_made, _type, err) => (err instanceof RetryLater ? err.delayMs : this.policy.delayMs(1)) },
+    });
+    this.worker.on('error', (err) => o.logger.warn({ err: errorMessage(err) }, 'job worker error'));
+  }
+
+  cancel(jobId: string): void {
+    this.worker.cancelJob(jobId, CANCEL_REASON);
+  }
+
+  private async run(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<void> {
+    const data = job.data as IngestJobData;
+    const attempt = job.attemptsStarted;
+    const ctx = { id: job.id!, data, attempt };
+    let err: unknown;
+    if (attempt > this.policy.maxAttempts) {
+      err = new PermanentJobError(ErrorCode.JOB_STALLED, `gave up after ${attempt - 1} attempts; the last worker holding the job died`);
+    } else {
+      err = await runAttempt(this.processor, { ...ctx, maxAttempts: this.policy.maxAttempts }, this.queue.options.timeoutMs, signal ?? new AbortController().signal);
+    }
+    if (err === ABANDON_REASON) throw new Error('worker abandoned'); // nothing is reported: the lease decides
+    if (err === CANCEL_REASON) err = new JobCanceledError('canceled by request');
+    if (err === SHUTDOWN_REASON && token) {
+      // Graceful stop: hand the job back at once instead of waiting for the lease to expire.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    const outcome = this.outcomeOf(attempt, err);
+    try {
+      await this.options.onOutcome?.(ctx, outcome);
+    } catch (listenerErr) {
+      this.queue.options.logger.error({ jobId: job.id, err: errorMessage(listenerErr) }, 'job outcome listener failed');
+    }
+    switch (outcome.state) {
+      case 'finished':
+        return;
+      case 'deferred':
+        throw new RetryLater(outcome.error, outcome.retryInMs);
+      default:
+        throw new UnrecoverableError(outcome.error);
+    }
+  }
+
+  private outcomeOf(attempt: number, err: unknown): JobOutcome {
+    if (err === null) return { state: 'finished' };
+    const error = describeJobError(err);
+    if (err instanceof JobCanceledError) return { state: 'canceled', error };
+    const decision = this.policy.decide(attempt, err);
+    return decision.retry ? { state: 'deferred', error, retryInMs: decision.delayMs } : { state: 'failed', error };
+  }
+
+  close(options: { abandon?: boolean } = {}): Promise<void> {
+    this.closing ??= (async () => {
+      this.queue.forget(this);
+      if (options.abandon) {
+        // A crash: the connection drops first so nothing is committed or renewed; the
+        // locks expire and another worker's stalled check recovers the jobs.
+        this.connection.disconnect(false);
+        this.worker.cancelAllJobs(ABANDON_REASON);
+        await withTimeout(this.worker.close(true), 2_000);
+        return;
+      }
+      this.worker.cancelAllJobs(SHUTDOWN_REASON);
+      await this.worker.close().catch(() => {});
+      await closeClient(this.connection);
+    })();
+    return this.closing;
+  }
+}
+
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}

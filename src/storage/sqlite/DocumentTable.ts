@@ -1,0 +1,69 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { DocumentAccess, DocumentRecord } from '../ports.js';
+import { StoreFault } from './StoreFault.js';
+
+interface DocumentRow {
+  id: string;
+  owner: string;
+  access: string;
+  size_bytes: number;
+  created_at: number;
+  updated_at: number;
+}
+
+const COLUMNS = 'id, owner, access, size_bytes, created_at, updated_at';
+
+/** Synchronous document queries; runs inside the storage thread only. */
+export class DocumentTable {
+  private readonly insert: Statement;
+  private readonly select: Statement;
+  private readonly selectState: Statement;
+  private readonly updateState: Statement;
+  private readonly remove: Statement;
+
+  constructor(db: Database, private readonly now: () => number) {
+    this.insert = db.prepare('INSERT INTO documents (id, owner, access, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING');
+    this.select = db.prepare(`SELECT ${COLUMNS} FROM documents WHERE id = ?`);
+    this.selectState = db.prepare('SELECT state FROM documents WHERE id = ?');
+    this.updateState = db.prepare('UPDATE documents SET state = ?, size_bytes = ?, updated_at = ? WHERE id = ?');
+    this.remove = db.prepare('DELETE FROM documents WHERE id = ?');
+  }
+
+  create(doc: { id: string; owner: string; access: DocumentAccess }): DocumentRecord {
+    const at = this.now();
+    const access = { read: [...doc.access.read], write: [...doc.access.write] };
+    const { changes } = this.insert.run(doc.id, doc.owner, JSON.stringify(access), at, at);
+    if (changes === 0) throw new StoreFault('SWY_CONFLICT', `document ${doc.id} already exists`);
+    return this.get(doc.id)!;
+  }
+
+  get(id: string): DocumentRecord | null {
+    const row = this.select.get(id) as DocumentRow | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  loadState(id: string): Uint8Array | null {
+    const row = this.selectState.get(id) as { state: Buffer | null } | undefined;
+    return row?.state ? new Uint8Array(row.state.buffer, row.state.byteOffset, row.state.byteLength) : null;
+  }
+
+  saveState(id: string, state: Uint8Array): void {
+    const { changes } = this.updateState.run(Buffer.from(state.buffer, state.byteOffset, state.byteLength), state.byteLength, this.now(), id);
+    if (changes === 0) throw new StoreFault('SWY_NOT_FOUND', `document ${id} does not exist`);
+  }
+
+  delete(id: string): void {
+    this.remove.run(id);
+  }
+}
+
+function toRecord(row: DocumentRow): DocumentRecord {
+  return {
+    id: row.id,
+    owner: row.owner,
+    access: JSON.parse(row.access) as DocumentAccess,
+    sizeBytes: row.size_bytes,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

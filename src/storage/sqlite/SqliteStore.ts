@@ -1,0 +1,105 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
+import type { ChunkHit, ChunkInput, DocumentAccess, DocumentRecord, FileRecord, FileStatus } from '../ports.js';
+import { DocumentTable } from './DocumentTable.js';
+import { FileTable, type FilePatch, type NewFile } from './FileTable.js';
+import { migrate } from './migrations.js';
+import { VectorIndex } from './VectorIndex.js';
+
+export interface SqliteStoreOptions {
+  /** The database is `<dataDir>/switchyard.db`. */
+  readonly dataDir: string;
+  /** How long a writer waits for another connection's lock before SQLITE_BUSY. @default 5_000 // ms */
+  readonly busyTimeoutMs?: number;
+}
+
+export const DATABASE_FILE = 'switchyard.db';
+
+/**
+ * The whole store over one better-sqlite3 connection, synchronous. It lives in the
+ * storage thread (worker.ts); the main thread only ever sees it through comlink.
+ * Writes use IMMEDIATE transactions: several instances share the file in WAL mode,
+ * and a deferred transaction that upgrades to a writer can fail with SQLITE_BUSY
+ * without waiting on busy_timeout.
+ */
+export class SqliteStore {
+  private readonly db: Database.Database;
+  private readonly docs: DocumentTable;
+  private readonly files: FileTable;
+  private readonly vectors: VectorIndex;
+  readonly schemaVersion: number;
+
+  constructor(options: SqliteStoreOptions) {
+    mkdirSync(options.dataDir, { recursive: true });
+    this.db = new Database(join(options.dataDir, DATABASE_FILE));
+    try {
+      this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5_000}`);
+      this.db.pragma('journal_mode = WAL');
+      // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commits).
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      sqliteVec.load(this.db);
+      this.schemaVersion = migrate(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    const now = () => Date.now();
+    this.docs = new DocumentTable(this.db, now);
+    this.files = new FileTable(this.db, now);
+    this.vectors = new VectorIndex(this.db);
+  }
+
+  docCreate(doc: { id: string; owner: string; access: DocumentAccess }): DocumentRecord {
+    return this.docs.create(doc);
+  }
+  docGet(id: string): DocumentRecord | null {
+    return this.docs.get(id);
+  }
+  docLoadState(id: string): Uint8Array | null {
+    return this.docs.loadState(id);
+  }
+  docSaveState(id: string, state: Uint8Array): void {
+    this.docs.saveState(id, state);
+  }
+  docDelete(id: string): void {
+    this.docs.delete(id);
+  }
+
+  fileCreate(file: NewFile): FileRecord {
+    return this.files.create(file);
+  }
+  fileGet(id: string): FileRecord | null {
+    return this.files.get(id);
+  }
+  fileUpdate(id: string, patch: FilePatch): FileRecord | null {
+    return this.files.update(id, patch);
+  }
+  fileList(statuses: readonly FileStatus[]): FileRecord[] {
+    return this.files.listByStatus(statuses);
+  }
+  fileDelete(id: string): void {
+    this.db
+      .transaction(() => {
+        this.vectors.removeFile(id);
+        this.db.prepare('DELETE FROM files WHERE id = ?').run(id);
+      })
+      .immediate();
+  }
+
+  chunksReplace(fileId: string, chunks: readonly ChunkInput[], model: { name: string; dimensions: number }): void {
+    this.db.transaction(() => this.vectors.replace(fileId, chunks, model)).immediate();
+  }
+  chunksCount(fileId: string): number {
+    return this.vectors.count(fileId);
+  }
+  query(q: { collection: string; ownerId: string | null; embedding: Float32Array; k: number; model: string }): ChunkHit[] {
+    return this.vectors.query(q);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,89 @@
+import type { TaskRecord } from '../coordination/ports.js';
+import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { TaskCancelledError, TaskTimeoutError } from './errors.js';
+import type { TaskExit, TaskKind, TaskRunContext } from './types.js';
+
+/**
+ * One task on this instance: its AbortController, its timeout and the one place
+ * that decides how it ended. `stop` is idempotent and reports whether this call was
+ * the one that stopped it, so "stop all" can prove each task stopped exactly once.
+ */
+export class RunningTask {
+  private readonly controller = new AbortController();
+  private readonly startedAt: number;
+
+  constructor(
+    readonly record: TaskRecord,
+    private readonly kind: TaskKind<unknown>,
+    private readonly input: unknown,
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+    private readonly emitToOwner: (event: string, data: unknown) => Promise<void>,
+    private readonly now: () => number,
+  ) {
+    this.startedAt = now();
+  }
+
+  get taskId(): string {
+    return this.record.taskId;
+  }
+
+  get stopped(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Aborts the task; true only for the call that actually stopped it. */
+  stop(why: 'stopped' | 'shutdown'): boolean {
+    if (this.controller.signal.aborted) return false;
+    this.controller.abort(new TaskCancelledError(this.taskId, why));
+    return true;
+  }
+
+  /**
+   * Runs the kind to its end and says how it ended; never rejects. An abort ends
+   * the task at once, even if the kind is slow to notice: its late result is ignored.
+   */
+  async run(): Promise<TaskExit> {
+    const { signal } = this.controller;
+    const timer = setTimeout(() => this.controller.abort(new TaskTimeoutError(this.taskId, this.timeoutMs)), this.timeoutMs);
+    let failure: unknown;
+    let onAbort: (() => void) | undefined;
+    try {
+      if (!signal.aborted) {
+        const ctx: TaskRunContext<unknown> = {
+          taskId: this.taskId,
+          itemId: this.record.itemId,
+          ownerId: this.record.ownerId,
+          input: this.input,
+          signal,
+          log: this.log,
+          emitToOwner: this.emitToOwner,
+        };
+        const work = Promise.resolve().then(() => this.kind.run(ctx));
+        work.catch(() => {}); // a rejection after the abort won is expected and ignored
+        const aborted = new Promise<void>((resolve) => {
+          onAbort = resolve;
+          signal.addEventListener('abort', onAbort, { once: true });
+        });
+        await Promise.race([work, aborted]);
+      }
+    } catch (err) {
+      failure = err;
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+    return this.exit(signal.aborted ? signal.reason : failure, signal.aborted);
+  }
+
+  private exit(reason: unknown, aborted: boolean): TaskExit {
+    const base = { record: this.record, durationMs: this.now() - this.startedAt };
+    if (aborted && reason instanceof TaskCancelledError) return { ...base, status: 'cancelled' };
+    if (reason === undefined) return { ...base, status: 'completed' };
+    if (reason instanceof SwitchyardError) return { ...base, status: 'failed', error: { code: reason.code, message: reason.message } };
+    // Not one of ours: the details go to the log, the owner gets a generic message.
+    this.log.error({ task: this.taskId, kind: this.record.kind, err: errorMessage(reason) }, 'task failed unexpectedly');
+    return { ...base, status: 'failed', error: { code: ErrorCode.INTERNAL, message: `task ${this.record.kind} failed: internal error` } };
+  }
+}

@@ -2,7 +2,7 @@
 // Runs every compiled test file under dist/test with node's test runner.
 // Node 20's `--test` does not take globs, so the file list is built here.
 // Usage: node scripts/run-tests.mjs [substring filter ...]
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 
@@ -27,15 +27,25 @@ if (files.length === 0) {
   process.exit(1);
 }
 mkdirSync('test-artifacts', { recursive: true });
-const tapFile = `test-artifacts/results-${process.pid}.tap`;
-const args = ['--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
-  '--test-reporter=tap', `--test-reporter-destination=${tapFile}`, ...files];
-const child = spawn(process.execPath, args, { stdio: 'inherit' });
+// --test-force-exit: a file whose tests all finished exits even if a stray handle (a reconnecting
+// client) lingers, so one leak cannot hang CI; --test-timeout bounds any single test.
+const args = ['--test', '--test-force-exit', '--test-timeout=300000', '--test-reporter=spec', ...files];
+const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+// The spec reporter's closing lines ("ℹ pass N") are read off the stream as it passes through.
+const totals = { pass: 0, fail: 0, skipped: 0 };
+let tail = '';
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  const text = tail + chunk.toString('utf8');
+  const lines = text.split('\n');
+  tail = lines.pop() ?? '';
+  for (const line of lines) {
+    const m = /^ℹ (pass|fail|skipped) (\d+)$/.exec(line.trim());
+    if (m) totals[m[1]] = Number(m[2]);
+  }
+});
 child.on('exit', (code, signal) => {
-  // One plain closing line with the totals, read from the TAP copy of the run.
-  const tap = readFileSync(tapFile, 'utf8');
-  rmSync(tapFile, { force: true });
-  const count = (k) => Number(tap.match(new RegExp(`^# ${k} (\\d+)$`, 'm'))?.[1] ?? 0);
-  console.log(`tests: ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
+  // One plain closing line with the totals.
+  console.log(`tests: ${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
   process.exit(code ?? (signal ? 1 : 0));
 });

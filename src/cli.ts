@@ -1,45 +1,28 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { loadConfig } from './config/loadConfig.js';
-import { resolveJwtSecret } from './config/secret.js';
-import { TokenService } from './auth/tokens.js';
+import { CliError } from './cli/ApiClient.js';
+import { INGEST_USAGE, ingestCommand } from './cli/ingest.js';
+import { STATUS_USAGE, statusCommand } from './cli/status.js';
+import { TOKEN_USAGE, tokenCommand } from './cli/token.js';
 
 const USAGE = `usage: switchyard <command> [options]
 
 commands:
-  token --sub <user id> [--role user|admin] [--name <display name>] [--ttl <seconds>]
-      Mints an HS256 token with the configured secret (JWT_SECRET, or the one in DATA_DIR).
+${TOKEN_USAGE}${INGEST_USAGE}${STATUS_USAGE}
+The server is --url, else SWITCHYARD_URL, else http://127.0.0.1:$PORT (8080);
+the token is --token, else SWITCHYARD_TOKEN.
 `;
 
-async function token(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { sub: { type: 'string' }, role: { type: 'string', default: 'user' }, name: { type: 'string' }, ttl: { type: 'string', default: '86400' } },
-  });
-  if (!values.sub) {
-    process.stderr.write(`token: --sub is required\n${USAGE}`);
-    return 2;
-  }
-  if (values.role !== 'user' && values.role !== 'admin') {
-    process.stderr.write(`token: --role must be user or admin, got ${JSON.stringify(values.role)}\n`);
-    return 2;
-  }
-  const ttlSeconds = Number(values.ttl);
-  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {
-    process.stderr.write(`token: --ttl must be a positive whole number of seconds, got ${JSON.stringify(values.ttl)}\n`);
-    return 2;
-  }
-  const { secret } = resolveJwtSecret(loadConfig());
-  const jwt = await new TokenService(secret).sign({ sub: values.sub, role: values.role, name: values.name, ttlSeconds });
-  process.stdout.write(`${jwt}\n`);
-  return 0;
-}
+const io = { stdout: process.stdout, stderr: process.stderr };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'token':
-      return token(rest);
+      return tokenCommand(rest, io);
+    case 'ingest':
+      return ingestCommand(rest, io);
+    case 'status':
+      return statusCommand(rest, io);
     case undefined:
     case '-h':
     case '--help':
@@ -54,7 +37,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
+    // parseArgs errors (unknown option, missing value) are usage errors too.
+    const usage = err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    process.exit(err instanceof CliError ? err.exitCode : usage ? 2 : 1);
   },
 );

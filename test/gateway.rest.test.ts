@@ -31,7 +31,9 @@ describe('gateway: REST basics (SPEC §4.4)', () => {
     const res = await get('/healthz');
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /application\/json/);
-    assert.deepEqual(await res.json(), { status: 'ok' });
+    const body = (await res.json()) as { status: string; instance: string };
+    assert.equal(body.status, 'ok');
+    assert.equal(typeof body.instance, 'string', 'names the instance that answered (cluster mode: several share a port)');
   });
 
   test('GET /readyz → 200 when every check passes, 503 listing the failing one otherwise', async () => {

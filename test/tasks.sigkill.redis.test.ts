@@ -1,6 +1,6 @@
 import './helpers/guard.js';
 import assert from 'node:assert/strict';
-import { after, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { describeRedis, randomPrefix } from './helpers/redis.js';
 import { ChildInstance, FAST_PRESENCE, startRuntime, type TestRuntime } from './helpers/runtime.js';
 import { FakeUpstream } from './helpers/upstream.js';
@@ -17,68 +17,66 @@ const TTL_MS = 500;
 await describeRedis(
   'tasks of a SIGKILLed instance',
   (server) => {
-    const prefix = randomPrefix();
-    let upstream: FakeUpstream | undefined;
-    let child: ChildInstance | undefined;
-    let leader: TestRuntime | undefined;
-    after(async () => {
-      let t0 = Date.now();
-      await child?.kill();
-      console.error('kill', Date.now() - t0); t0 = Date.now();
-      await leader?.runtime.stop();
-      console.error('stop', Date.now() - t0); t0 = Date.now();
-      console.error(leader?.logs.lines.filter((l) => l.includes('shutdown')).join('\n'));
-      await upstream?.close();
-      console.error('close', Date.now() - t0);
-    });
-
-    it('leaves no registry entries once its heartbeat has expired', async () => {
-      upstream = await FakeUpstream.start();
-      upstream.setDefault({ type: 'stream', tokens: ['still', ' going'], hold: true });
-      child = await ChildInstance.start({
-        REDIS_URL: server.url,
-        REDIS_KEY_PREFIX: prefix,
-        INSTANCE_HEARTBEAT_MS: String(HEARTBEAT_MS),
-        INSTANCE_TTL_MS: String(TTL_MS),
-        TIMEOUT_DURATION: String(FAST_PRESENCE.usageTimeoutMs / 1000),
-        WEBSOCKET_REDIS_LOCK_TIMEOUT: String(FAST_PRESENCE.lockTimeoutMs / 1000),
-        CLEANUP_RETRY_INTERVAL_MS: String(FAST_PRESENCE.lockRetryMs),
-        OPENAI_API_BASE_URL: upstream.baseUrl,
+    // Nested, so these instances stop (after()) before describeRedis stops the server.
+    describe('instances', () => {
+      const prefix = randomPrefix();
+      let upstream: FakeUpstream | undefined;
+      let child: ChildInstance | undefined;
+      let leader: TestRuntime | undefined;
+      after(async () => {
+        await child?.kill();
+        await leader?.runtime.stop();
+        await upstream?.close();
       });
-      leader = await startRuntime(
-        {
-          coordination: 'redis',
-          redisUrl: server.url,
-          redisKeyPrefix: prefix,
-          presence: FAST_PRESENCE,
-          instances: { heartbeatMs: HEARTBEAT_MS, ttlMs: TTL_MS },
-          log: { level: 'warn', components: {} },
-        },
-        { gateway: false },
-      );
-      const registry = leader.runtime.coordination.tasks;
 
-      const ids: string[] = [];
-      for (const item of ['chat:k1', 'chat:k1', null]) {
-        const res = await fetch(`http://127.0.0.1:${child.port}/api/tasks`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${await tokenFor('alice')}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ kind: 'completion', item_id: item, input: { messages: [{ role: 'user', content: 'go' }] } }),
-          signal: AbortSignal.timeout(5_000),
+      it('leaves no registry entries once its heartbeat has expired', async () => {
+        upstream = await FakeUpstream.start();
+        upstream.setDefault({ type: 'stream', tokens: ['still', ' going'], hold: true });
+        child = await ChildInstance.start({
+          REDIS_URL: server.url,
+          REDIS_KEY_PREFIX: prefix,
+          INSTANCE_HEARTBEAT_MS: String(HEARTBEAT_MS),
+          INSTANCE_TTL_MS: String(TTL_MS),
+          TIMEOUT_DURATION: String(FAST_PRESENCE.usageTimeoutMs / 1000),
+          WEBSOCKET_REDIS_LOCK_TIMEOUT: String(FAST_PRESENCE.lockTimeoutMs / 1000),
+          CLEANUP_RETRY_INTERVAL_MS: String(FAST_PRESENCE.lockRetryMs),
+          OPENAI_API_BASE_URL: upstream.baseUrl,
         });
-        assert.equal(res.status, 200, await res.clone().text());
-        ids.push(((await res.json()) as { task_id: string }).task_id);
-      }
-      await upstream.waitForRequests(3);
-      const before = await registry.list();
-      assert.deepEqual(before.map((r) => r.taskId).sort(), [...ids].sort());
-      assert.ok(before.every((r) => r.instanceId !== leader!.runtime.instanceId), 'the tasks run on the child');
+        leader = await startRuntime(
+          {
+            coordination: 'redis',
+            redisUrl: server.url,
+            redisKeyPrefix: prefix,
+            presence: FAST_PRESENCE,
+            instances: { heartbeatMs: HEARTBEAT_MS, ttlMs: TTL_MS },
+            log: { level: 'warn', components: {} },
+          },
+          { gateway: false },
+        );
+        const registry = leader.runtime.coordination.tasks;
 
-      await child.kill();
-      // Lease TTL (the child may have led the cleanup) + heartbeat TTL + a sweep period, with room to spare.
-      await waitFor(async () => (await registry.list()).length === 0, { what: 'registry to be emptied', timeoutMs: 10_000, intervalMs: 100 });
-      assert.deepEqual(await registry.listByItem('chat:k1'), []);
-      for (const r of before) assert.deepEqual(await registry.removeByInstance(r.instanceId), [], 'no instance-set leftovers');
+        const ids: string[] = [];
+        for (const item of ['chat:k1', 'chat:k1', null]) {
+          const res = await fetch(`http://127.0.0.1:${child.port}/api/tasks`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${await tokenFor('alice')}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ kind: 'completion', item_id: item, input: { messages: [{ role: 'user', content: 'go' }] } }),
+            signal: AbortSignal.timeout(5_000),
+          });
+          assert.equal(res.status, 200, await res.clone().text());
+          ids.push(((await res.json()) as { task_id: string }).task_id);
+        }
+        await upstream.waitForRequests(3);
+        const before = await registry.list();
+        assert.deepEqual(before.map((r) => r.taskId).sort(), [...ids].sort());
+        assert.ok(before.every((r) => r.instanceId !== leader!.runtime.instanceId), 'the tasks run on the child');
+
+        await child.kill();
+        // Lease TTL (the child may have led the cleanup) + heartbeat TTL + a sweep period, with room to spare.
+        await waitFor(async () => (await registry.list()).length === 0, { what: 'registry to be emptied', timeoutMs: 10_000, intervalMs: 100 });
+        assert.deepEqual(await registry.listByItem('chat:k1'), []);
+        for (const r of before) assert.deepEqual(await registry.removeByInstance(r.instanceId), [], 'no instance-set leftovers');
+      });
     });
   },
   { needsControl: false },

@@ -58,8 +58,9 @@ export async function describeRedis(name: string, fn: (server: RedisServer) => v
     return;
   }
   describe(name, () => {
-    after(() => server.stop());
     fn(server);
+    // Registered last so it runs after the suite's own after() hooks: runtimes must stop while Redis is still up.
+    after(() => server.stop());
   });
 }
 

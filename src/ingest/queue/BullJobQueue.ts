@@ -21,6 +21,9 @@ import {
 import { RetryPolicy } from './RetryPolicy.js';
 import { runAttempt } from './runAttempt.js';
 
+/** Bound on each close step; past it the connections are cut. */
+const CLOSE_TIMEOUT_MS = 2_000; // ms
+
 export interface BullJobQueueOptions extends JobQueueOptions {
   readonly url: string;
   /** REDIS_KEY_PREFIX: BullMQ keys live under `<prefix>:bull:<queue>:…`. */
@@ -186,9 +189,9 @@ export class BullJobQueue implements JobQueue {
 
   close(): Promise<void> {
     this.closed ??= (async () => {
-      await this.unsubscribe?.().catch(() => {});
+      await withTimeout(this.unsubscribe?.() ?? Promise.resolve(), CLOSE_TIMEOUT_MS);
       await Promise.all([...this.workers].map((w) => w.close()));
-      await this.queue.close().catch(() => {});
+      if (!(await withTimeout(this.queue.close(), CLOSE_TIMEOUT_MS))) await withTimeout(this.queue.disconnect(), CLOSE_TIMEOUT_MS);
       await closeClient(this.producer);
     })();
     return this.closed;
@@ -308,15 +311,23 @@ class BullWorker implements JobWorker {
         return;
       }
       this.worker.cancelAllJobs(SHUTDOWN_REASON);
-      await this.worker.close().catch(() => {});
+      // With Redis gone a graceful close never completes (and its connections keep
+      // reconnecting, holding the process open): give it a bound, then cut the sockets.
+      if (!(await withTimeout(this.worker.close(), CLOSE_TIMEOUT_MS))) await withTimeout(this.worker.disconnect(), CLOSE_TIMEOUT_MS);
       await closeClient(this.connection);
     })();
     return this.closing;
   }
 }
 
-async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+/** Waits for `p` at most `ms`; true when it settled in time. */
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  const settled = p.then(
+    () => true,
+    () => true,
+  );
+  const result = await Promise.race([settled, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
   clearTimeout(timer);
+  return result;
 }

@@ -1,0 +1,353 @@
+/**
+ * `npm run bench:ingest` — ingestion throughput and retrieval latency, in one run:
+ *   1. the same generated corpus (Markdown + text, deterministic) ingested end to end
+ *      (REST upload → job queue → extract/chunk in the pool → shared embed batcher →
+ *      `local` provider (USE lite) in the pool → SQLite) with THREAD_POOL_SIZE=1 and =2,
+ *      alternated over rounds; chunks embedded/s and the scaling 2 vs 1;
+ *   2. the same chunks embedded by calling the same provider directly in a loop (one
+ *      thread, batches of EMBEDDING_BATCH_SIZE): the pipeline's overhead over the model;
+ *   3. query latency p50/p99 at 10k and 100k chunks: 512-d random unit vectors written
+ *      through the FileStore, queried through the store (thread hop + sqlite-vec KNN) and
+ *      through `POST /api/retrieval/query` (the `hash` provider embeds the query text, so
+ *      the figure is retrieval, not the model — whose cost part 1 measures).
+ * Targets: scaling ≥ 1.7×; overhead ≤ 15 %; store query p99 ≤ 50 ms at 10k and ≤ 250 ms at
+ * 100k (exact search is linear in the chunks, and retrieval must stay well under the
+ * ~0.5 s a user notices before generation starts). Other processes share this machine:
+ * each ingest run prints the CPU the rest of the machine used meanwhile, and the best
+ * round of each pool size is kept (the least disturbed one).
+ * Knobs (env): INGEST_BENCH_FILES (12), INGEST_BENCH_ROUNDS (2), INGEST_BENCH_QUERIES (200).
+ */
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Writable } from 'node:stream';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { TokenService } from '../src/auth/tokens.js';
+import { loadConfig } from '../src/config/loadConfig.js';
+import { localEmbeddings } from '../src/ingest/embed/localModel.js';
+import { chunkSections } from '../src/ingest/pipeline/chunk.js';
+import { extractSections } from '../src/ingest/pipeline/extract.js';
+import { detectKind } from '../src/ingest/pipeline/fileKind.js';
+import { Runtime } from '../src/runtime.js';
+import { fmt, percentile, reportResult } from './lib/results.js';
+import { CpuMeter, MachineMeter } from './ws/procStats.js';
+
+const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const FILES = int('INGEST_BENCH_FILES', 12);
+const ROUNDS = int('INGEST_BENCH_ROUNDS', 2);
+const QUERIES = int('INGEST_BENCH_QUERIES', 200);
+const SECRET = 'bench-secret-0123456789abcdef';
+const CORES = availableParallelism();
+// Short chunks keep the model's share of a run (≈25 chunks/s/core at 64 tokens) within minutes.
+const CHUNKING = { chunkTokens: 64, chunkOverlapTokens: 8 };
+const DIMENSIONS = 512;
+const CHUNKS_PER_FILE = 1_000; // query corpus: chunks per replaceChunks call
+const DEADLINE_MS = 5 * 60_000;
+
+/** Park–Miller PRNG: the corpus and the vectors are identical in every run. */
+function prng(seed: number): () => number {
+  let s = seed % 2147483647 || 1;
+  return () => (s = (s * 16807) % 2147483647) / 2147483647;
+}
+
+const WORDS = (
+  'harbour glacier orchard volcano lighthouse monastery vineyard observatory canyon railway committee ' +
+  'quarterly figures schedule budget summary lantern copper keeper gate dawn river bridge market winter ' +
+  'engine signal archive ledger meadow tower garden harvest voyage compass timber quarry festival'
+).split(' ');
+const GLUE = 'the a of to and in on for with by from after before while'.split(' ');
+
+interface CorpusFile {
+  readonly name: string;
+  readonly contentType: string;
+  readonly bytes: Buffer;
+}
+
+/** File i: Markdown (headings, paragraphs) or plain text, ~2,500 tokens of pseudo-prose. */
+function corpusFile(i: number): CorpusFile {
+  const rnd = prng(1_000 + i);
+  const pick = (list: readonly string[]) => list[Math.floor(rnd() * list.length)]!;
+  const sentence = () => {
+    const n = 8 + Math.floor(rnd() * 12);
+    const words = Array.from({ length: n }, (_, w) => (w % 3 === 1 ? pick(GLUE) : pick(WORDS)));
+    return `${words[0]![0]!.toUpperCase()}${words.join(' ').slice(1)}.`;
+  };
+  const paragraphs = Array.from({ length: 24 }, () => Array.from({ length: 5 }, sentence).join(' '));
+  if (i % 2 === 0) {
+    const md = paragraphs.map((p, n) => `${n % 4 === 0 ? `## ${pick(WORDS)} ${n}\n\n` : ''}${p}\n`).join('\n');
+    return { name: `bench-${i}.md`, contentType: 'text/markdown', bytes: Buffer.from(`# Report ${i}\n\n${md}`) };
+  }
+  return { name: `bench-${i}.txt`, contentType: 'text/plain', bytes: Buffer.from(paragraphs.join('\n\n')) };
+}
+
+/** The chunks the pipeline will embed: the same extract + chunk steps, in this thread. */
+async function chunksOf(files: readonly CorpusFile[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of files) {
+    const sections = await extractSections(f.bytes, detectKind(f.name, f.contentType)!, f.name, { maxFileBytes: 1e9, maxPages: 1e6 });
+    for (const c of chunkSections(sections, { chunkTokens: CHUNKING.chunkTokens, overlapTokens: CHUNKING.chunkOverlapTokens })) out.push(c.text);
+  }
+  return out;
+}
+
+/** A log sink that keeps nothing: the bench prints its own lines. */
+const devNull = new Writable({ write: (_c, _e, done) => done() });
+
+async function startBenchRuntime(overrides: Record<string, unknown>): Promise<{ runtime: Runtime; dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'swy-bench-ingest-'));
+  const config = loadConfig({}, { port: 0, host: '127.0.0.1', dataDir, jwtSecret: SECRET, log: { level: 'warn', components: {} }, ...overrides });
+  const runtime = await Runtime.start(config, { logDestination: devNull });
+  if (runtime.gateway?.transport !== 'native') {
+    await runtime.stop();
+    throw new Error('uWebSockets.js runs on its JS fallback: figures would not describe switchyard (refusing to report)');
+  }
+  return { runtime, dataDir };
+}
+
+async function stopBenchRuntime(r: { runtime: Runtime; dataDir: string }): Promise<void> {
+  await r.runtime.stop();
+  rmSync(r.dataDir, { recursive: true, force: true });
+}
+
+async function http(port: number, token: string, method: string, path: string, body?: Uint8Array | string, headers: Record<string, string> = {}) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...headers },
+    body,
+    signal: AbortSignal.timeout(60_000),
+  });
+  const json = (await res.json()) as any;
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+interface IngestRun {
+  readonly threads: number;
+  readonly chunks: number;
+  readonly seconds: number;
+  readonly chunksPerSec: number;
+  /** This process's CPU and the rest of the machine's, % of one core, during the run. */
+  readonly ownCpuPct: number;
+  readonly othersCpuPct: number;
+}
+
+/** One end-to-end ingestion of the corpus on a fresh runtime with `threads` pool threads. */
+async function ingestRun(threads: number, files: readonly CorpusFile[], token: string): Promise<IngestRun> {
+  const r = await startBenchRuntime({ threadPoolSize: threads, ingest: { ...CHUNKING, embedding: { provider: 'local' } } });
+  try {
+    const { runtime } = r;
+    const port = runtime.port;
+    const upload = (f: CorpusFile) =>
+      http(port, token, 'POST', '/api/files?collection=bench', f.bytes, { 'content-type': f.contentType, 'x-filename': f.name }) as Promise<{ id: string }>;
+    // Warm-up outside the clock: the model loads once per thread (the first batch of each
+    // thread pays ~0.2 s + JIT), and one file primes extraction and chunking.
+    await Promise.all(Array.from({ length: threads }, () => runtime.ingest.pool.run({ kind: 'embed', provider: 'local', texts: ['warm up'] })));
+    await waitFinished(runtime, [(await upload(corpusFile(10_000))).id]);
+
+    const own = new CpuMeter([process.pid]);
+    const machine = new MachineMeter();
+    const t0 = Date.now();
+    const ids: string[] = [];
+    for (const f of files) ids.push((await upload(f)).id);
+    const records = await waitFinished(runtime, ids);
+    const end = Math.max(...records.map((f) => f.updatedAt)); // when the last file was marked finished
+    const ownCpuPct = own.read().get(process.pid)!;
+    const othersCpuPct = Math.max(0, machine.read(CORES) - ownCpuPct);
+    const chunks = records.reduce((n, f) => n + f.chunks, 0);
+    const seconds = (end - t0) / 1000;
+    return { threads, chunks, seconds, chunksPerSec: chunks / seconds, ownCpuPct, othersCpuPct };
+  } finally {
+    await stopBenchRuntime(r);
+  }
+}
+
+async function waitFinished(runtime: Runtime, ids: readonly string[]) {
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const records = await Promise.all(ids.map((id) => runtime.storage.files.getFile(id)));
+    const bad = records.find((f) => !f || f.status === 'failed' || f.status === 'canceled');
+    if (bad !== undefined) throw new Error(`a bench file did not ingest: ${JSON.stringify(bad)}`);
+    if (records.every((f) => f!.status === 'finished')) return records.map((f) => f!);
+    if (Date.now() > deadline) throw new Error(`ingestion did not finish within ${DEADLINE_MS} ms`);
+    // Sparse polling: the end time comes from the records, and polling costs CPU the pool needs.
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * The provider called directly in a loop, batches of the configured size, in a fresh
+ * worker thread like a pool thread (the bench's main thread carries the heaps of the
+ * runtimes it ran, which would slow the model's allocations and flatter the pipeline).
+ */
+async function directRun(chunks: readonly string[], batchSize: number): Promise<{ seconds: number; chunksPerSec: number }> {
+  const worker = new Worker(new URL(import.meta.url), { workerData: { chunks, batchSize } });
+  try {
+    const [seconds] = (await once(worker, 'message')) as [number];
+    return { seconds, chunksPerSec: chunks.length / seconds };
+  } finally {
+    await worker.terminate();
+  }
+}
+
+/** Worker side of directRun. */
+async function directLoop({ chunks, batchSize }: { chunks: string[]; batchSize: number }): Promise<void> {
+  await localEmbeddings(['warm up']);
+  const t0 = performance.now();
+  for (let i = 0; i < chunks.length; i += batchSize) await localEmbeddings(chunks.slice(i, i + batchSize));
+  parentPort!.postMessage((performance.now() - t0) / 1000);
+}
+
+function unitVector(rnd: () => number): Float32Array {
+  const v = new Float32Array(DIMENSIONS);
+  let norm = 0;
+  for (let d = 0; d < DIMENSIONS; d++) {
+    // Box–Muller: Gaussian components give directions uniform on the sphere.
+    const g = Math.sqrt(-2 * Math.log(rnd() || 1e-12)) * Math.cos(2 * Math.PI * rnd());
+    v[d] = g;
+    norm += g * g;
+  }
+  norm = Math.sqrt(norm);
+  for (let d = 0; d < DIMENSIONS; d++) v[d] = v[d]! / norm;
+  return v;
+}
+
+interface Latency {
+  readonly storeP50: number;
+  readonly storeP99: number;
+  readonly restP50: number;
+  readonly restP99: number;
+}
+
+/** Query latency at 10k and 100k chunks on one store, grown in place. */
+async function queryBench(token: string): Promise<Record<number, Latency>> {
+  const r = await startBenchRuntime({ threadPoolSize: 1, ingest: { embedding: { provider: 'hash' } } });
+  const out: Record<number, Latency> = {};
+  try {
+    const { runtime } = r;
+    const files = runtime.storage.files;
+    const space = runtime.ingest.embeddings.space;
+    const rnd = prng(42);
+    let stored = 0;
+    for (const target of [10_000, 100_000]) {
+      const t0 = performance.now();
+      while (stored < target) {
+        const id = `bench-q-${stored / CHUNKS_PER_FILE}`;
+        await files.createFile({ id, ownerId: 'bench', name: `${id}.txt`, contentType: 'text/plain', collection: 'bench', sizeBytes: 0, path: '/dev/null' });
+        const chunks = Array.from({ length: CHUNKS_PER_FILE }, (_, index) => ({
+          index,
+          text: `chunk ${index} of ${id}`,
+          metadata: {},
+          embedding: unitVector(rnd),
+        }));
+        await files.replaceChunks(id, chunks, { name: space, dimensions: DIMENSIONS });
+        await files.updateFile(id, { status: 'finished', progress: 1, chunks: CHUNKS_PER_FILE });
+        stored += CHUNKS_PER_FILE;
+      }
+      console.log(`  ${target} chunks stored (${((performance.now() - t0) / 1000).toFixed(1)} s to insert)`);
+      const store: number[] = [];
+      const rest: number[] = [];
+      for (let q = 0; q < QUERIES + 20; q++) {
+        const embedding = unitVector(rnd);
+        let t = performance.now();
+        const hits = await files.query({ collection: 'bench', ownerId: 'bench', embedding, k: 5, model: space });
+        const storeMs = performance.now() - t;
+        t = performance.now();
+        const body = JSON.stringify({ collection: 'bench', query: `${WORDS[q % WORDS.length]} query ${q}`, k: 5 });
+        const restHits = (await http(runtime.port, token, 'POST', '/api/retrieval/query', body, { 'content-type': 'application/json' })) as unknown[];
+        const restMs = performance.now() - t;
+        if (hits.length !== 5 || restHits.length !== 5) throw new Error(`a query returned ${hits.length} / ${restHits.length} hits, not 5`);
+        if (q >= 20) {
+          store.push(storeMs);
+          rest.push(restMs);
+        }
+      }
+      store.sort((a, b) => a - b);
+      rest.sort((a, b) => a - b);
+      out[target] = { storeP50: percentile(store, 50), storeP99: percentile(store, 99), restP50: percentile(rest, 50), restP99: percentile(rest, 99) };
+      const l = out[target]!;
+      console.log(`  ${target}: store p50 ${fmt(l.storeP50)} ms p99 ${fmt(l.storeP99)} ms; REST p50 ${fmt(l.restP50)} ms p99 ${fmt(l.restP99)} ms`);
+    }
+  } finally {
+    await stopBenchRuntime(r);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const token = await new TokenService(SECRET).sign({ sub: 'bench', role: 'user' });
+  const files = Array.from({ length: FILES }, (_, i) => corpusFile(i));
+  const chunks = await chunksOf(files);
+  const batchSize = loadConfig({}).ingest.embedding.batchSize;
+  console.log(
+    `bench:ingest — ${FILES} files, ${chunks.length} chunks of ≤ ${CHUNKING.chunkTokens} tokens, provider local (USE lite), ` +
+      `batch ${batchSize}, ${ROUNDS} rounds per pool size, ${CORES} cores, load avg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+  );
+
+  const runs: IngestRun[] = [];
+  let direct = { seconds: Infinity, chunksPerSec: 0 };
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternated, so a burst of outside load hits both sizes alike rather than one of them.
+    for (const threads of round % 2 === 0 ? [1, 2] : [2, 1]) {
+      const run = await ingestRun(threads, files, token);
+      if (run.chunks !== chunks.length) throw new Error(`the pipeline stored ${run.chunks} chunks, the direct chunking made ${chunks.length}`);
+      runs.push(run);
+      console.log(
+        `  round ${round + 1}, THREAD_POOL_SIZE=${threads}: ${run.chunks} chunks in ${run.seconds.toFixed(2)} s = ${fmt(run.chunksPerSec)} chunks/s ` +
+          `(this process ${fmt(run.ownCpuPct)} % CPU, rest of the machine ${fmt(run.othersCpuPct)} %)`,
+      );
+    }
+    const d = await directRun(chunks, batchSize);
+    console.log(`  round ${round + 1}, direct loop: ${chunks.length} chunks in ${d.seconds.toFixed(2)} s = ${fmt(d.chunksPerSec)} chunks/s`);
+    if (d.seconds < direct.seconds) direct = d;
+  }
+  const best = (threads: number) => runs.filter((r) => r.threads === threads).reduce((a, b) => (b.chunksPerSec > a.chunksPerSec ? b : a));
+  const one = best(1);
+  const two = best(2);
+
+  console.log('query latency (512-d, k = 5, one user, one collection):');
+  const own = new CpuMeter([process.pid]);
+  const machine = new MachineMeter();
+  const latency = await queryBench(token);
+  const othersCpuPctQueries = Math.max(0, machine.read(CORES) - own.read().get(process.pid)!);
+  console.log(`  (rest of the machine used ${fmt(othersCpuPctQueries)} % CPU meanwhile)`);
+
+  const metrics = {
+    chunks: chunks.length,
+    chunksPerSecPool1: one.chunksPerSec,
+    chunksPerSecPool2: two.chunksPerSec,
+    scaling: two.chunksPerSec / one.chunksPerSec,
+    chunksPerSecDirect: direct.chunksPerSec,
+    overhead: one.seconds / direct.seconds - 1,
+    othersCpuPctPool1: one.othersCpuPct,
+    othersCpuPctPool2: two.othersCpuPct,
+    othersCpuPctQueries,
+    storeQueryP50Ms10k: latency[10_000]!.storeP50,
+    storeQueryP99Ms10k: latency[10_000]!.storeP99,
+    storeQueryP50Ms100k: latency[100_000]!.storeP50,
+    storeQueryP99Ms100k: latency[100_000]!.storeP99,
+    restQueryP50Ms10k: latency[10_000]!.restP50,
+    restQueryP99Ms10k: latency[10_000]!.restP99,
+    restQueryP50Ms100k: latency[100_000]!.restP50,
+    restQueryP99Ms100k: latency[100_000]!.restP99,
+    benchSeconds: (Date.now() - startedAt) / 1000,
+  };
+  const result = reportResult('ingest', metrics, {
+    scaling: { min: 1.7 },
+    overhead: { max: 0.15 },
+    storeQueryP99Ms10k: { max: 50 },
+    storeQueryP99Ms100k: { max: 250 },
+  });
+  process.exitCode = result.pass ? 0 : 1;
+}
+
+if (isMainThread) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(2);
+  });
+} else {
+  void directLoop(workerData as { chunks: string[]; batchSize: number });
+}

@@ -181,11 +181,16 @@ async function waitFinished(runtime: Runtime, ids: readonly string[]) {
  * worker thread like a pool thread (the bench's main thread carries the heaps of the
  * runtimes it ran, which would slow the model's allocations and flatter the pipeline).
  */
-async function directRun(chunks: readonly string[], batchSize: number): Promise<{ seconds: number; chunksPerSec: number }> {
+async function directRun(chunks: readonly string[], batchSize: number): Promise<{ seconds: number; chunksPerSec: number; ownCpuPct: number; othersCpuPct: number }> {
   const worker = new Worker(new URL(import.meta.url), { workerData: { chunks, batchSize } });
   try {
+    // Includes the model load: only the process CPU is measured here, and V8's GC helper
+    // threads show up in it (the model alone keeps ~1.15 cores busy: TF.js allocates a lot).
+    const own = new CpuMeter([process.pid]);
+    const machine = new MachineMeter();
     const [seconds] = (await once(worker, 'message')) as [number];
-    return { seconds, chunksPerSec: chunks.length / seconds };
+    const ownCpuPct = own.read().get(process.pid)!;
+    return { seconds, chunksPerSec: chunks.length / seconds, ownCpuPct, othersCpuPct: Math.max(0, machine.read(CORES) - ownCpuPct) };
   } finally {
     await worker.terminate();
   }
@@ -287,7 +292,7 @@ async function main(): Promise<void> {
   );
 
   const runs: IngestRun[] = [];
-  let direct = { seconds: Infinity, chunksPerSec: 0 };
+  let direct = { seconds: Infinity, chunksPerSec: 0, ownCpuPct: 0, othersCpuPct: 0 };
   for (let round = 0; round < ROUNDS; round++) {
     // Alternated, so a burst of outside load hits both sizes alike rather than one of them.
     for (const threads of round % 2 === 0 ? [1, 2] : [2, 1]) {
@@ -300,12 +305,17 @@ async function main(): Promise<void> {
       );
     }
     const d = await directRun(chunks, batchSize);
-    console.log(`  round ${round + 1}, direct loop: ${chunks.length} chunks in ${d.seconds.toFixed(2)} s = ${fmt(d.chunksPerSec)} chunks/s`);
+    console.log(
+      `  round ${round + 1}, direct loop: ${chunks.length} chunks in ${d.seconds.toFixed(2)} s = ${fmt(d.chunksPerSec)} chunks/s ` +
+        `(this process ${fmt(d.ownCpuPct)} % CPU, rest of the machine ${fmt(d.othersCpuPct)} %)`,
+    );
     if (d.seconds < direct.seconds) direct = d;
   }
   const best = (threads: number) => runs.filter((r) => r.threads === threads).reduce((a, b) => (b.chunksPerSec > a.chunksPerSec ? b : a));
   const one = best(1);
   const two = best(2);
+  const disturbed = [one, two, direct].filter((r) => r.othersCpuPct > 25).length;
+  if (disturbed > 0) console.log(`  !! ${disturbed} of the kept runs shared the machine with > 25 % CPU of other work: the ratios are less certain`);
 
   console.log('query latency (512-d, k = 5, one user, one collection):');
   const own = new CpuMeter([process.pid]);
@@ -323,6 +333,8 @@ async function main(): Promise<void> {
     overhead: one.seconds / direct.seconds - 1,
     othersCpuPctPool1: one.othersCpuPct,
     othersCpuPctPool2: two.othersCpuPct,
+    othersCpuPctDirect: direct.othersCpuPct,
+    processCpuPctDirect: direct.ownCpuPct,
     othersCpuPctQueries,
     storeQueryP50Ms10k: latency[10_000]!.storeP50,
     storeQueryP99Ms10k: latency[10_000]!.storeP99,

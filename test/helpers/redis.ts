@@ -73,10 +73,16 @@ class SpawnedRedis implements RedisServer {
     this.url = `redis://127.0.0.1:${port}`;
   }
 
-  static async start(port: number): Promise<SpawnedRedis> {
-    const server = new SpawnedRedis(port);
-    await server.spawn();
-    return server;
+  static async start(firstPort: number): Promise<SpawnedRedis> {
+    for (let attempt = 1; ; attempt++) {
+      const server = new SpawnedRedis(attempt === 1 ? firstPort : await freePort());
+      try {
+        await server.spawn();
+        return server;
+      } catch (err) {
+        if (attempt >= 3) throw err; // e.g. the port was taken between freePort() and spawn
+      }
+    }
   }
 
   get pid(): number | null {
@@ -111,7 +117,7 @@ class SpawnedRedis implements RedisServer {
     process.once('exit', reap);
     child.once('exit', () => process.off('exit', reap));
     const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (!(await answersPing(this.port))) {
+    while ((await serverPid(this.port)) !== child.pid) {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} on port ${this.port}`);
       if (Date.now() > deadline) {
         await this.kill();
@@ -153,21 +159,26 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Raw RESP PING, so readiness does not depend on the client under test. */
-async function answersPing(port: number): Promise<boolean> {
+/**
+ * The pid of the redis-server answering on `port` (raw RESP `INFO server`), or null.
+ * Readiness checks the pid, not just PING: two test files may be handed the same free
+ * port, and the second server then exits while the first one answers.
+ */
+async function serverPid(port: number): Promise<number | null> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: '127.0.0.1' });
     let reply = '';
-    const done = (ok: boolean) => {
+    const done = (pid: number | null) => {
       socket.destroy();
-      resolve(ok);
+      resolve(pid);
     };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.setTimeout(500, () => done(null));
+    socket.once('error', () => done(null));
+    socket.once('connect', () => socket.write('INFO server\r\n'));
     socket.on('data', (chunk) => {
       reply += chunk.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      const m = /process_id:(\d+)/.exec(reply);
+      if (m) done(Number(m[1]));
     });
   });
 }

@@ -22,6 +22,8 @@ import { registerSupervisor } from './presence/supervisor.js';
 import { CleanupMetrics, UsageCleanup, type CleanupEvents } from './presence/UsageCleanup.js';
 import { openSqliteStorage, type Storage } from './storage/index.js';
 import { DocumentService } from './docs/index.js';
+import { createCompactor } from './docs/compact.js';
+import { WorkerPool } from './pool/WorkerPool.js';
 import type { TaskManager } from './tasks/TaskManager.js';
 import { startTasks } from './tasks/wire.js';
 
@@ -30,7 +32,7 @@ export interface RuntimeOptions {
   readonly logDestination?: DestinationStream;
   /** Skip the gateway (runtime-core tests that need no sockets). @default true */
   readonly gateway?: boolean;
-  /** Pool thread entry for ingestion (tests: crash / hang fixtures). @default src/pool/worker.js */
+  /** Pool thread entry (tests: crash / hang fixtures around the real one). @default src/pool/worker.js */
   readonly ingestWorkerFilename?: string;
 }
 
@@ -117,8 +119,19 @@ export class Runtime {
         readiness: async () => ({ coordination: await coordination.ping() }),
       });
     }
+    // One Piscina pool for all CPU work: extraction, chunking, embedding (ingest) and Yjs merges (docs).
+    const pool = new WorkerPool({ size: config.threadPoolSize, filename: options.ingestWorkerFilename, log: logs.forComponent('pool') });
     // ---- docs: `doc` actors, /doc/<id> y-websocket socket, /api/docs routes, update log ----
-    const docs = await DocumentService.create({ config, instanceId, actors, storage: storage.documents, coordination, registry: metrics, logger: logs.forComponent('docs') });
+    const docs = await DocumentService.create({
+      config,
+      instanceId,
+      actors,
+      storage: storage.documents,
+      coordination,
+      registry: metrics,
+      logger: logs.forComponent('docs'),
+      compact: createCompactor(pool),
+    });
     if (gateway) docs.attach(gateway); // before listen: uWS socket routes
     // ---- end docs ----
     if (gateway) {
@@ -132,10 +145,10 @@ export class Runtime {
       config,
       coordination,
       files: storage.files,
+      pool,
       gateway,
       secret,
       logs,
-      workerFilename: options.ingestWorkerFilename,
     });
     // ---- end ingest ----
     // ---- observability: stats sampler actor (1 s, published on the bus), dashboard at /, /api/stats ----
@@ -178,6 +191,7 @@ export class Runtime {
     await step('close gateway', () => this.gateway?.close());
     await step('close document log', () => this.docs.close());
     await step('close coordination', () => this.coordination.close());
+    await step('close pool', () => this.ingest.pool.close());
     await step('close storage', () => this.storage.close());
     this.log.info('stopped');
     this.logs.flush();

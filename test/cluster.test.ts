@@ -3,12 +3,11 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
-import { describeRedis, randomPrefix } from './helpers/redis.js';
+import { describeRedis, freePort, randomPrefix } from './helpers/redis.js';
 import { TEST_SECRET } from './helpers/runtime.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -66,17 +65,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /** One GET on a fresh TCP connection (no keep-alive), so each request may land on another worker. */

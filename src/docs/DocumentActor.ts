@@ -6,7 +6,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { DocumentRecord, DocumentStore } from '../storage/ports.js';
 import { canRead, canWrite } from './access.js';
-import { compact } from './compact.js';
+import type { Compactor } from './compact.js';
 import { DocConnection, docTopic } from './DocConnection.js';
 import { LOG_START, type DocumentLog, type LogEntry } from './DocumentLog.js';
 import type { DocMetrics } from './DocMetrics.js';
@@ -51,6 +51,7 @@ export interface DocActorDeps {
   readonly persistence: PersistenceOptions;
   /** Delivers a message to this document's actor from outside its turns (log reader, bus). */
   readonly tell: (docId: string, msg: DocMessage) => void;
+  readonly compact: Compactor;
 }
 
 /** The bus topic relaying awareness between instances (ephemeral, so at-most-once is enough). */
@@ -156,7 +157,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
       const [stored, backlog] = await Promise.all([storage.loadState(this.docId), log.backlog(this.docId)]);
       // Stored state + the log entries no save has covered yet, merged off the hot path.
       const parts = [...(stored ? [stored] : []), ...backlog.entries.map((e) => e.update)];
-      const merged = parts.length > 0 ? await compact(parts) : null;
+      const merged = parts.length > 0 ? await this.deps.compact(parts) : null;
       this.init(merged, backlog.lastId);
       metrics.loads.inc({ result: 'ok' });
     } catch (err) {

@@ -13,6 +13,7 @@ import { DocumentSocket } from './DocumentSocket.js';
 import { MemoryDocumentLog } from './MemoryDocumentLog.js';
 import { RedisDocumentLog } from './RedisDocumentLog.js';
 import { registerDocRoutes } from './routes.js';
+import { compact, type Compactor } from './compact.js';
 
 export interface DocumentServiceDeps {
   readonly config: Config;
@@ -22,6 +23,8 @@ export interface DocumentServiceDeps {
   readonly coordination: Coordination;
   readonly registry: Registry;
   readonly logger: Logger;
+  /** Merges update logs (in the worker pool when one is given). @default inline */
+  readonly compact?: Compactor;
 }
 
 /** The actor kind of documents: `doc:<id>`. */
@@ -55,6 +58,7 @@ export class DocumentService {
       logger,
       persistence: { debounceMs: config.docs.persistDebounceMs, maxWaitMs: config.docs.persistMaxWaitMs, leaseTtlMs: config.docs.persistLeaseTtlMs },
       tell: (docId: string, msg: DocMessage) => this.tellQuietly(docId, msg),
+      compact: deps.compact ?? compact,
     };
     actors.register<DocMessage>(DOC_KIND, (docId) => new DocumentActor(docId, actorDeps, config.docs.unloadGraceMs), {
       // Unload: no sockets and no pending save for this long (passivation destroys the Y.Doc and Awareness).
@@ -85,6 +89,7 @@ export class DocumentService {
     registerDocRoutes(gateway, {
       storage: this.deps.storage,
       log: this.log,
+      compact: this.deps.compact ?? compact,
       liveSnapshot: (docId) =>
         this.deps.actors.has(DOC_KIND, docId) ? this.deps.actors.ask<DocSnapshotReply | null>(DOC_KIND, docId, { type: 'snapshot' }) : undefined,
     });

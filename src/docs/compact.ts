@@ -1,14 +1,35 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import * as Y from 'yjs';
+import type { MergeUpdatesResult } from '../pool/messages.js';
+
+/** Merges Yjs updates into one (the compaction of a document's update log). */
+export type Compactor = (updates: readonly Uint8Array[]) => Promise<Uint8Array>;
+
+/** What the compactor needs of the worker pool. */
+export interface MergePool {
+  run<R>(task: { kind: 'merge-updates'; updates: readonly Uint8Array[] }): Promise<R>;
+}
+
+/** Below this many bytes a merge costs less than the hop to a pool thread. */
+export const INLINE_MERGE_MAX_BYTES = 64 * 1024;
 
 /**
- * Merges Yjs updates into one (the compaction of a document's update log). This is
- * the seam for the worker pool: it is async and takes only bytes, so it can move
- * to a Piscina task unchanged once the pool exists. Until then it yields to the
- * event loop first, so it never runs inside the turn that asked for it.
+ * Large logs are merged in the Piscina pool so a long-lived document's backlog
+ * never stalls the event loop; small ones inline, after yielding once so the
+ * merge never runs inside the turn that asked for it. Without a pool, everything is inline.
  */
-export async function compact(updates: readonly Uint8Array[]): Promise<Uint8Array> {
-  if (updates.length === 1) return updates[0]!;
-  await yieldToLoop();
-  return Y.mergeUpdates(updates as Uint8Array[]);
+export function createCompactor(pool: MergePool | null, inlineMaxBytes = INLINE_MERGE_MAX_BYTES): Compactor {
+  return async (updates) => {
+    if (updates.length === 1) return updates[0]!;
+    const bytes = updates.reduce((n, u) => n + u.byteLength, 0);
+    if (pool && bytes > inlineMaxBytes) {
+      const { merged } = await pool.run<MergeUpdatesResult>({ kind: 'merge-updates', updates });
+      return merged;
+    }
+    await yieldToLoop();
+    return Y.mergeUpdates(updates as Uint8Array[]);
+  };
 }
+
+/** Inline compaction, for callers without a pool (tests, tools). */
+export const compact: Compactor = createCompactor(null);

@@ -5,7 +5,7 @@ import type { Gateway } from '../gateway/Gateway.js';
 import { HttpReply } from '../gateway/http/HttpReply.js';
 import type { DocumentStore } from '../storage/ports.js';
 import { canRead, initialAccess } from './access.js';
-import { compact } from './compact.js';
+import type { Compactor } from './compact.js';
 import type { DocumentLog } from './DocumentLog.js';
 import type { DocSnapshotReply } from './DocumentActor.js';
 import { DOC_ID } from './DocumentSocket.js';
@@ -14,6 +14,7 @@ import { rootTexts } from './text.js';
 export interface DocRoutesDeps {
   readonly storage: DocumentStore;
   readonly log: DocumentLog;
+  readonly compact: Compactor;
   /** The live document when it is loaded on this instance, else undefined. */
   readonly liveSnapshot: (docId: string) => Promise<DocSnapshotReply | null> | undefined;
 }
@@ -61,7 +62,7 @@ async function storedText(deps: DocRoutesDeps, id: string): Promise<Record<strin
   const parts = [...(stored ? [stored] : []), ...backlog.entries.map((e) => e.update)];
   const doc = new Y.Doc();
   try {
-    if (parts.length > 0) Y.applyUpdate(doc, await compact(parts));
+    if (parts.length > 0) Y.applyUpdate(doc, await deps.compact(parts));
     return rootTexts(doc);
   } finally {
     doc.destroy();

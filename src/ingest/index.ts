@@ -3,7 +3,7 @@ import type { Coordination } from '../coordination/ports.js';
 import type { Gateway } from '../gateway/Gateway.js';
 import { userRoom } from '../gateway/RoomPolicy.js';
 import type { LogFactory } from '../observability/logger.js';
-import { WorkerPool } from '../pool/WorkerPool.js';
+import type { WorkerPool } from '../pool/WorkerPool.js';
 import type { FileStore } from '../storage/ports.js';
 import { ApiKeyStore } from './ApiKeyStore.js';
 import { Embeddings } from './embed/Embeddings.js';
@@ -24,11 +24,11 @@ export interface IngestDeps {
   /** The JWT secret: stored API keys are encrypted with a key derived from it. */
   readonly secret: string;
   readonly logs: LogFactory;
-  /** Pool entry override (tests: crash / hang fixtures). */
-  readonly workerFilename?: string;
+  /** The runtime's worker pool (shared with documents). */
+  readonly pool: WorkerPool;
 }
 
-/** Everything ingestion runs; `close()` stops the worker, then the queue, then the pool. */
+/** Everything ingestion runs; `close()` stops the worker, then the queue (the pool belongs to the runtime). */
 export interface Ingest {
   readonly service: IngestService;
   readonly queue: JobQueue;
@@ -64,7 +64,7 @@ export async function startIngest(deps: IngestDeps): Promise<Ingest> {
     deps.coordination.kind === 'redis'
       ? await BullJobQueue.create({ ...queueOptions, url: config.redisUrl!, keyPrefix: config.redisKeyPrefix, logger: log, bus: deps.coordination.bus })
       : new MemoryJobQueue(queueOptions, log);
-  const pool = new WorkerPool({ size: config.threadPoolSize, filename: deps.workerFilename, log });
+  const pool = deps.pool;
   const embeddings = new Embeddings(config.ingest.embedding, pool);
   const keys = new ApiKeyStore(config.dataDir, deps.secret, config.ingest.embedding.apiKey);
   const gateway = deps.gateway;
@@ -102,8 +102,7 @@ export async function startIngest(deps: IngestDeps): Promise<Ingest> {
       closed ??= (async () => {
         await service.close();
         await queue.close();
-        embeddings.close();
-        await pool.close();
+        embeddings.close(); // the pool is shared: the runtime closes it
       })();
       return closed;
     },

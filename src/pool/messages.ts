@@ -29,7 +29,17 @@ export interface EmbedResult {
   readonly vectors: Float32Array[];
 }
 
-export type PoolTask = PrepareTask | EmbedTask;
+/** Merge Yjs updates into one: compaction of a document's update log. */
+export interface MergeUpdatesTask {
+  readonly kind: 'merge-updates';
+  readonly updates: readonly Uint8Array[];
+}
+
+export interface MergeUpdatesResult {
+  readonly merged: Uint8Array;
+}
+
+export type PoolTask = PrepareTask | EmbedTask | MergeUpdatesTask;
 
 /**
  * Expected failures come back as values: structured clone drops an Error's own

@@ -146,8 +146,8 @@ function onPath(binary: string): boolean {
   });
 }
 
-/** The OS picks a free port for a listener on 0; closing it frees the port for redis-server. */
-async function freePort(): Promise<number> {
+/** The OS picks a free port for a listener on 0; closing it frees the port for the caller's server. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

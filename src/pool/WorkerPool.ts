@@ -33,6 +33,9 @@ export class WorkerPool {
       minThreads: this.size,
       maxThreads: this.size,
       idleTimeout: 60_000,
+      // TF.js (local embeddings) allocates heavily: a larger young generation means fewer
+      // scavenges, whose helper threads otherwise take CPU from the other pool threads.
+      resourceLimits: { maxYoungGenerationSizeMb: 64 },
     });
     this.piscina.on('error', (err: unknown) => options.log.error({ err: String(err) }, 'pool thread error'));
     options.log.info({ threads: this.size }, 'worker pool ready');

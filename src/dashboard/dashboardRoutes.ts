@@ -1,14 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ErrorCode, SwitchyardError } from '../errors.js';
-import { HttpReply } from '../gateway/http/HttpReply.js';
-import type { HttpMethod, RouteHandler, RouteOptions } from '../gateway/http/HttpRouter.js';
+import { HttpReply } from '../http/HttpReply.js';
+import type { RouteTarget } from '../http/ports.js';
 import type { ClusterStats } from './ClusterStats.js';
 
 /** The part of the gateway the dashboard needs. */
-export interface DashboardRouteTarget {
-  route(method: HttpMethod, pattern: string, handler: RouteHandler, options?: RouteOptions): unknown;
-}
+export type DashboardRouteTarget = RouteTarget;
 
 interface Asset {
   readonly body: string;

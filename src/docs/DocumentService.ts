@@ -2,7 +2,7 @@ import type { ActorSystem } from '../actors/ActorSystem.js';
 import type { Config } from '../config/schema.js';
 import type { Coordination } from '../coordination/ports.js';
 import { ActorStoppedError } from '../errors.js';
-import type { Gateway } from '../gateway/Gateway.js';
+import type { RouteTarget, SocketRouteTarget } from '../http/ports.js';
 import type { Logger } from '../observability/logger.js';
 import type { Registry } from '../observability/metrics.js';
 import type { DocumentStore } from '../storage/ports.js';
@@ -78,7 +78,7 @@ export class DocumentService {
   }
 
   /** Adds the document socket and REST routes to the gateway (before it listens). */
-  attach(gateway: Gateway): void {
+  attach(gateway: RouteTarget & SocketRouteTarget): void {
     this.socket = new DocumentSocket({
       gateway,
       config: this.deps.config,

@@ -1,7 +1,7 @@
 import type { WebSocketBehavior } from 'uWebSockets.js';
 import type { Config } from '../config/schema.js';
 import { ErrorCode, MailboxFullError, SwitchyardError } from '../errors.js';
-import type { Gateway } from '../gateway/Gateway.js';
+import type { SocketRouteTarget } from '../http/ports.js';
 import type { Logger } from '../observability/logger.js';
 import { DocConnection, type DocSocketData } from './DocConnection.js';
 import type { DocMessage } from './DocumentActor.js';
@@ -11,7 +11,7 @@ import { DocCloseCodes } from './protocol.js';
 export const DOC_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 export interface DocumentSocketDeps {
-  readonly gateway: Gateway;
+  readonly gateway: SocketRouteTarget;
   readonly config: Config;
   readonly logger: Logger;
   /** Delivers to the document's actor; throws when its mailbox is full or the system is stopping. */

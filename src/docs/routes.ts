@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import * as Y from 'yjs';
 import { ErrorCode, SwitchyardError } from '../errors.js';
-import type { Gateway } from '../gateway/Gateway.js';
-import { HttpReply } from '../gateway/http/HttpReply.js';
+import { HttpReply } from '../http/HttpReply.js';
+import type { RouteTarget } from '../http/ports.js';
 import type { DocumentStore } from '../storage/ports.js';
 import { canRead, initialAccess } from './access.js';
 import type { Compactor } from './compact.js';
@@ -28,7 +28,7 @@ function stringList(value: unknown, name: string): string[] | undefined {
 }
 
 /** `POST /api/docs` and `GET /api/docs/<id>` (SPEC §4.4). */
-export function registerDocRoutes(gateway: Gateway, deps: DocRoutesDeps): void {
+export function registerDocRoutes(gateway: RouteTarget, deps: DocRoutesDeps): void {
   gateway.route('POST', '/api/docs', async ({ principal, body }) => {
     const input = (body ?? {}) as { id?: unknown; access?: { read?: unknown; write?: unknown } };
     if (typeof input !== 'object' || Array.isArray(input)) throw new SwitchyardError(ErrorCode.BAD_REQUEST, 'body must be a JSON object');

@@ -1,4 +1,5 @@
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
+import type { UpgradeRequest } from '../http/ports.js';
 import type { Principal, TokenService } from '../auth/tokens.js';
 import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -7,12 +8,7 @@ import { bearerToken } from './http/HttpRouter.js';
 import { httpStatusOf } from './http/status.js';
 
 /** What an authenticated upgrade knows about the request, copied before any await. */
-export interface UpgradeRequest {
-  readonly principal: Principal;
-  readonly ip: string;
-  readonly url: string;
-  readonly query: URLSearchParams;
-}
+export type { UpgradeRequest };
 
 export interface AuthUpgradeOptions<UserData> {
   readonly tokens: TokenService;

@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { Coordination } from '../coordination/ports.js';
-import type { Gateway } from '../gateway/Gateway.js';
-import { userRoom } from '../gateway/RoomPolicy.js';
+import type { RoomEmitter, RouteTarget } from '../http/ports.js';
+import { userRoom } from '../http/rooms.js';
 import type { LogFactory } from '../observability/logger.js';
 import type { WorkerPool } from '../pool/WorkerPool.js';
 import type { FileStore } from '../storage/ports.js';
@@ -20,7 +20,7 @@ export interface IngestDeps {
   readonly config: Config;
   readonly coordination: Coordination;
   readonly files: FileStore;
-  readonly gateway: Gateway | null;
+  readonly gateway: (RouteTarget & RoomEmitter) | null;
   /** The JWT secret: stored API keys are encrypted with a key derived from it. */
   readonly secret: string;
   readonly logs: LogFactory;

@@ -1,7 +1,6 @@
 import { ErrorCode, SwitchyardError } from '../errors.js';
-import type { Gateway } from '../gateway/Gateway.js';
-import { HttpReply } from '../gateway/http/HttpReply.js';
-import type { RouteContext } from '../gateway/http/HttpRouter.js';
+import { HttpReply } from '../http/HttpReply.js';
+import type { RouteContext, RouteTarget } from '../http/ports.js';
 import type { FileRecord } from '../storage/ports.js';
 import { ApiKeyStore } from './ApiKeyStore.js';
 import type { Embeddings } from './embed/Embeddings.js';
@@ -20,7 +19,7 @@ const MULTIPART_SLACK_BYTES = 64 * 1024;
 const MAX_K = 100;
 
 /** SPEC §4.4 file and retrieval routes, plus the per-user embedding key. */
-export function registerIngestRoutes(gateway: Gateway, deps: IngestRoutesDeps): void {
+export function registerIngestRoutes(gateway: RouteTarget, deps: IngestRoutesDeps): void {
   const { service } = deps;
   gateway.route(
     'POST',

@@ -1,19 +1,11 @@
 import type { Principal } from '../auth/tokens.js';
 import type { TaskRecord } from '../coordination/ports.js';
 import { ErrorCode, SwitchyardError } from '../errors.js';
+import type { RouteContext, RouteTarget } from '../http/ports.js';
 import type { TaskManager } from './TaskManager.js';
 
 /** The part of a REST request the task routes read. */
-export interface TaskRouteContext {
-  readonly params: Readonly<Record<string, string>>;
-  readonly principal: Principal | null;
-  readonly body: unknown;
-}
-
-/** Where the routes are added: the gateway, seen through the one method used (tasks never import the gateway). */
-export interface RouteTarget {
-  route(method: 'GET' | 'POST', pattern: string, handler: (ctx: TaskRouteContext) => unknown): unknown;
-}
+type TaskRouteContext = Pick<RouteContext, 'params' | 'principal' | 'body'>;
 
 /**
  * May `principal` see and stop the tasks of `itemId` (and start one on it)? An admin

@@ -4,7 +4,8 @@ import type { Coordination } from '../coordination/ports.js';
 import type { Logger } from '../observability/logger.js';
 import type { Registry } from '../observability/metrics.js';
 import { completionTask } from './completion/CompletionTask.js';
-import { registerTaskRoutes, type RouteTarget } from './routes.js';
+import type { RoomEmitter, RouteTarget } from '../http/ports.js';
+import { registerTaskRoutes } from './routes.js';
 import { TaskManager } from './TaskManager.js';
 
 export interface TasksWiring {
@@ -15,7 +16,7 @@ export interface TasksWiring {
   readonly log: Logger;
   readonly metrics: Registry;
   /** The gateway when there is one: REST routes are added and status/output events go out through it. */
-  readonly gateway: (RouteTarget & { emitToRoom(room: string, event: string, data: unknown): Promise<void> }) | null;
+  readonly gateway: (RouteTarget & RoomEmitter) | null;
 }
 
 /** Builds the task manager with the shipped kinds (`completion`), its REST routes, and subscribes to stop commands. */

@@ -3,38 +3,11 @@ import type { Principal, TokenService } from '../../auth/tokens.js';
 import { ErrorCode, SwitchyardError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { HttpReply, send, type ResponseState } from './HttpReply.js';
+import type { HttpMethod, RouteContext, RouteHandler, RouteOptions } from '../../http/ports.js';
 import { readBody } from './readBody.js';
 import { httpStatusOf } from './status.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-/** What a REST handler sees: copies of the request, never the uWS objects. */
-export interface RouteContext {
-  readonly method: HttpMethod;
-  readonly path: string;
-  /** `:name` segments of the pattern, URL-decoded; a trailing `*` is `params['*']`. */
-  readonly params: Readonly<Record<string, string>>;
-  readonly query: URLSearchParams;
-  /** Lower-case header names. */
-  readonly headers: Readonly<Record<string, string>>;
-  /** The caller, from `Authorization: Bearer`; null on routes with `auth: 'none'` / `'optional'` when absent. */
-  readonly principal: Principal | null;
-  /** Parsed JSON (undefined when there is no body), or the raw bytes with `rawBody`. */
-  readonly body: unknown;
-  readonly ip: string;
-}
-
-/** Returns a value (sent as 200 JSON) or an HttpReply, or throws a SwitchyardError (mapped to its status). */
-export type RouteHandler = (ctx: RouteContext) => unknown | Promise<unknown>;
-
-export interface RouteOptions {
-  /** `required`: 401 without a valid token. @default 'required' */
-  readonly auth?: 'required' | 'optional' | 'none';
-  /** Hand the body over as a Buffer instead of parsing JSON (uploads). @default false */
-  readonly rawBody?: boolean;
-  /** Body limit in bytes for this route. @default config gateway.maxBodyBytes */
-  readonly maxBodyBytes?: number;
-}
+export type { HttpMethod, RouteContext, RouteHandler, RouteOptions };
 
 interface Route {
   readonly method: HttpMethod;

@@ -1,15 +1,19 @@
 import { readFile } from 'node:fs/promises';
-import { chunkSections } from '../ingest/pipeline/chunk.js';
-import { ExtractError, extractSections } from '../ingest/pipeline/extract.js';
-import { hashEmbedding } from '../ingest/embed/hashEmbedding.js';
-import { localEmbeddings } from '../ingest/embed/localModel.js';
-import * as Y from 'yjs';
 import type { EmbedResult, EmbedTask, MergeUpdatesResult, MergeUpdatesTask, PoolReply, PoolTask, PrepareResult, PrepareTask } from './messages.js';
 
 /**
  * Pool thread entry (Piscina). Stateless per task; per-thread state is only what
  * is expensive to build (the local embedding model, loaded once on first use).
+ *
+ * Each task kind imports its libraries on first use: a thread starts in
+ * milliseconds instead of loading pdf.js, mammoth and TF.js up front (~0.3 s, more
+ * under load) — and a pool closed right after start never terminates a thread in
+ * the middle of evaluating those modules, which Node 20 can turn into a fatal error.
  */
+const extractLib = () => import('../ingest/pipeline/extract.js');
+const chunkLib = () => import('../ingest/pipeline/chunk.js');
+const yjs = () => import('yjs');
+
 export default async function handle(task: PoolTask): Promise<PoolReply<PrepareResult | EmbedResult | MergeUpdatesResult>> {
   switch (task.kind) {
     case 'prepare':
@@ -24,6 +28,7 @@ export default async function handle(task: PoolTask): Promise<PoolReply<PrepareR
 }
 
 async function prepare(task: PrepareTask): Promise<PoolReply<PrepareResult>> {
+  const [{ ExtractError, extractSections }, { chunkSections }] = await Promise.all([extractLib(), chunkLib()]);
   try {
     const bytes = await readFile(task.path);
     const sections = await extractSections(bytes, task.fileKind, task.name, task.limits);
@@ -37,11 +42,16 @@ async function prepare(task: PrepareTask): Promise<PoolReply<PrepareResult>> {
 }
 
 async function embed(task: EmbedTask): Promise<EmbedResult> {
-  const vectors = task.provider === 'local' ? await localEmbeddings(task.texts) : task.texts.map((t) => hashEmbedding(t));
-  return { vectors };
+  if (task.provider === 'local') {
+    const { localEmbeddings } = await import('../ingest/embed/localModel.js');
+    return { vectors: await localEmbeddings(task.texts) };
+  }
+  const { hashEmbedding } = await import('../ingest/embed/hashEmbedding.js');
+  return { vectors: task.texts.map((t) => hashEmbedding(t)) };
 }
 
-function mergeUpdates(task: MergeUpdatesTask): PoolReply<MergeUpdatesResult> {
+async function mergeUpdates(task: MergeUpdatesTask): Promise<PoolReply<MergeUpdatesResult>> {
+  const Y = await yjs();
   try {
     return { merged: Y.mergeUpdates(task.updates as Uint8Array[]) };
   } catch (err) {

@@ -13,6 +13,10 @@ import { TASK_COMMANDS_TOPIC, decodeCommand } from './TaskCommands.js';
 import { TaskMetrics } from './TaskMetrics.js';
 import type { TaskExit, TaskKind, TaskManagerEvents, TaskOutcome, TaskSpec, TaskStatusEvent } from './types.js';
 
+/** Backoff of re-registration retries after a reconnect, ms. */
+const REREGISTER_MIN_MS = 250;
+const REREGISTER_MAX_MS = 5_000;
+
 export interface TaskManagerOptions {
   /** This instance's id, stored in every task record it registers. */
   readonly instanceId: string;
@@ -70,6 +74,8 @@ export class TaskManager implements ItemHost {
   private readonly log: Logger;
   private unsubscribe: Unsubscribe | null = null;
   private offConnection: (() => void) | null = null;
+  private reregisterTimer: NodeJS.Timeout | null = null;
+  private reregisterDelayMs = REREGISTER_MIN_MS;
   private accepting = true;
 
   constructor(
@@ -185,6 +191,7 @@ export class TaskManager implements ItemHost {
     this.leftovers.clear();
     this.courier.close();
     this.offConnection?.();
+    if (this.reregisterTimer) clearTimeout(this.reregisterTimer);
     try {
       await this.unsubscribe?.();
     } catch (err) {
@@ -327,10 +334,17 @@ export class TaskManager implements ItemHost {
     }
   }
 
-  /** After a reconnect the registry may be empty (Redis restarted without persistence): put ours back. */
+  /**
+   * After a reconnect the registry may be empty (Redis restarted without persistence):
+   * put ours back. The bus connection can come back before the command connection,
+   * so a failed write is retried with backoff (250 ms doubling to 5 s) until it lands
+   * or the manager shuts down — one failed attempt must not leave our tasks unstoppable.
+   */
   private async reregister(): Promise<void> {
+    if (this.reregisterTimer) clearTimeout(this.reregisterTimer);
+    this.reregisterTimer = null;
     const tasks = [...this.running.values()];
-    if (tasks.length === 0) return;
+    if (tasks.length === 0 || !this.accepting) return;
     let restored = 0;
     for (const task of tasks) {
       try {
@@ -339,10 +353,15 @@ export class TaskManager implements ItemHost {
         if (!this.running.has(task.taskId)) await this.deps.registry.remove(task.record);
         else restored += 1;
       } catch (err) {
-        this.log.warn({ err: errorMessage(err) }, 'could not re-register running tasks after a reconnect');
+        const delay = this.reregisterDelayMs;
+        this.reregisterDelayMs = Math.min(delay * 2, REREGISTER_MAX_MS);
+        this.log.warn({ err: errorMessage(err), retryInMs: delay }, 'could not re-register running tasks after a reconnect; retrying');
+        this.reregisterTimer = setTimeout(() => void this.reregister(), delay);
+        this.reregisterTimer.unref();
         return;
       }
     }
+    this.reregisterDelayMs = REREGISTER_MIN_MS;
     this.log.info({ tasks: restored }, 'running tasks re-registered after the bus reconnected');
   }
 

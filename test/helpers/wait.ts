@@ -13,6 +13,7 @@ export async function waitFor<T>(
     try {
       const value = await check();
       if (value) return value as NonNullable<Awaited<T>>;
+      last = undefined; // only an error from the latest check explains a timeout
     } catch (err) {
       last = err;
     }

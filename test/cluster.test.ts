@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
+import { exitOf, reapOnExit, terminate } from './helpers/child.js';
 import { describeRedis, freePort, randomPrefix } from './helpers/redis.js';
 import { TEST_SECRET } from './helpers/runtime.js';
 import { waitFor } from './helpers/wait.js';
@@ -20,7 +21,7 @@ class Launcher {
   readonly exited: Promise<number | null>;
 
   constructor(readonly child: ChildProcess) {
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.exited = exitOf(child);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
         this.lines.push(JSON.parse(line) as Record<string, unknown>);
@@ -29,10 +30,7 @@ class Launcher {
       }
     });
     child.stderr!.on('data', (d: Buffer) => this.stderr.push(d.toString()));
-    // Backstop if the test process dies before after(): never leave a launcher behind.
-    const reap = () => child.kill('SIGKILL');
-    process.once('exit', reap);
-    child.once('exit', () => process.off('exit', reap));
+    reapOnExit(child); // never leave a launcher behind
   }
 
   static start(env: Record<string, string>): Launcher {
@@ -48,13 +46,8 @@ class Launcher {
     return this.lines.filter((l) => l.msg === 'switchyard started').map((l) => l.pid as number);
   }
 
-  async stop(timeoutMs = 20_000): Promise<number | null> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    const code = await this.exited;
-    clearTimeout(timer);
-    return code;
+  stop(timeoutMs = 20_000): Promise<number | null> {
+    return terminate(this.child, this.exited, timeoutMs);
   }
 }
 

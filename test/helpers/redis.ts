@@ -4,6 +4,7 @@ import { delimiter, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createServer, connect } from 'node:net';
 import { after, describe, it } from 'node:test';
+import { reapOnExit } from './child.js';
 
 /**
  * Redis for tests. A harness-started `redis-server` (binary on PATH) can be killed
@@ -112,10 +113,7 @@ class SpawnedRedis implements RedisServer {
     const args = ['--save', '', '--appendonly', 'no', '--bind', '127.0.0.1', '--port', String(this.port)];
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.child = child;
-    // Backstop for a test process that dies before after() runs: never leave a server behind.
-    const reap = () => child.kill('SIGKILL');
-    process.once('exit', reap);
-    child.once('exit', () => process.off('exit', reap));
+    reapOnExit(child); // a test process that dies before after() runs never leaves a server behind
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while ((await serverPid(this.port)) !== child.pid) {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} on port ${this.port}`);

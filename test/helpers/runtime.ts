@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../../src/config/loadConfig.js';
 import { Runtime } from '../../src/runtime.js';
+import { exitOf, reapOnExit, terminate } from './child.js';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
 
@@ -63,10 +64,8 @@ export class ChildInstance {
   private exited: Promise<number | null>;
 
   private constructor(readonly child: ChildProcess) {
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    const reap = () => child.kill('SIGKILL');
-    process.once('exit', reap);
-    child.once('exit', () => process.off('exit', reap));
+    this.exited = exitOf(child);
+    reapOnExit(child);
   }
 
   get pid(): number {
@@ -124,12 +123,7 @@ export class ChildInstance {
   }
 
   /** SIGTERM and wait for the exit code (bounded). */
-  async terminate(timeoutMs = 15_000): Promise<number | null> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    const code = await this.exited;
-    clearTimeout(timer);
-    return code;
+  terminate(timeoutMs = 15_000): Promise<number | null> {
+    return terminate(this.child, this.exited, timeoutMs);
   }
 }

@@ -12,7 +12,6 @@ import { createRedisCoordination } from './coordination/redis/index.js';
 import { errorMessage } from './errors.js';
 import { startIngest, type Ingest } from './ingest/index.js';
 import { Gateway } from './gateway/Gateway.js';
-import { CloseCodes } from './gateway/CloseCodes.js';
 import { LogFactory, type Logger } from './observability/logger.js';
 import { createMetricsRegistry, type Registry } from './observability/metrics.js';
 import { StatsRegistry } from './observability/Stats.js';
@@ -116,7 +115,6 @@ export class Runtime {
         coordination,
         registry: metrics,
         log: logs.forComponent('gateway'),
-        readiness: async () => ({ coordination: await coordination.ping() }),
       });
     }
     // One Piscina pool for all CPU work: extraction, chunking, embedding (ingest) and Yjs merges (docs).
@@ -153,7 +151,7 @@ export class Runtime {
     // ---- end ingest ----
     // ---- observability: stats sampler actor (1 s, published on the bus), dashboard at /, /api/stats ----
     stats.register('tasks', () => ({ running: tasks.localTasks().length }));
-    const statsSampler = startObservability({ instanceId, stats, coordination, actors, metrics, cleanupEvents, gateway, log: logs.forComponent('stats') });
+    const statsSampler = startObservability({ instanceId, stats, coordination, actors, cleanupEvents, gateway, log: logs.forComponent('stats') });
     // ---- end observability ----
     supervisor.start();
     const runtime = new Runtime(config, instanceId, logs, log, metrics, coordination, actors, cleanupEvents, gateway, port, storage, tasks, ingest, docs);
@@ -185,7 +183,7 @@ export class Runtime {
     await step('stop accepting', () => this.gateway?.stopAccepting());
     await step('stop tasks', () => this.tasks.shutdown());
     await step('stop ingest', () => this.ingest.close());
-    await step('close sockets', () => this.gateway?.closeAll(CloseCodes.GOING_AWAY.code, CloseCodes.GOING_AWAY.reason));
+    await step('close sockets', () => this.gateway?.closeAll());
     await step('close document sockets', () => this.docs.closeSockets());
     await step('drain actors', () => this.actors.shutdown(left()));
     await step('close gateway', () => this.gateway?.close());

@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import { Ask } from './Ask.js';
 import { CellContext, type ContextHost } from './CellContext.js';
 import type { DeadLetters } from './DeadLetters.js';
-import { Mailbox, type TurnHandler } from './Mailbox.js';
+import { Mailbox, isThenable, type TurnHandler } from './Mailbox.js';
 import type { KindStats } from './ActorMetrics.js';
 import type { ResolvedKindOptions } from './options.js';
 import { RestartIntensity } from './Supervision.js';
@@ -30,10 +30,6 @@ export interface CellHost extends ContextHost {
 }
 
 type CellState = 'starting' | 'running' | 'restarting' | 'passivating' | 'stopping' | 'stopped';
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
-}
 
 /** Bounds a wait by the shutdown deadline; without a budget it waits as long as it takes. */
 function within(p: Promise<unknown>, budget: Promise<void> | undefined): Promise<unknown> {

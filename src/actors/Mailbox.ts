@@ -21,7 +21,7 @@ export interface TurnHandler<T> {
  */
 export const TURN_TIMING_SAMPLE = 8;
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value instanceof Promise || (value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function');
 }
 

@@ -80,6 +80,11 @@ export interface LeaseHolderInfo {
   readonly ttlMs: number;
 }
 
+/** The TTL rule both lease-lock adapters apply: Redis rejects a non-integer or non-positive PX. */
+export function assertTtl(ttlMs: number): void {
+  if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`ttlMs must be a positive integer, got ${ttlMs}`);
+}
+
 /** A lease lock: SET NX PX + fence counter; renew and release check the owner. */
 export interface LeaseLock {
   /** Takes the lock if free; null when someone else holds it. */

@@ -3,7 +3,6 @@ import type { ActorSystem } from '../actors/ActorSystem.js';
 import type { Behavior } from '../actors/types.js';
 import type { Coordination } from '../coordination/ports.js';
 import type { Logger } from '../observability/logger.js';
-import type { Registry } from '../observability/metrics.js';
 import type { StatsRegistry } from '../observability/Stats.js';
 import { CLEANUP_LOCK_NAME, type CleanupEvents } from '../presence/UsageCleanup.js';
 import { ClusterStats, type StatsMessage } from './ClusterStats.js';
@@ -14,11 +13,10 @@ export interface ObservabilityWiring {
   readonly stats: StatsRegistry;
   readonly coordination: Coordination;
   readonly actors: ActorSystem;
-  readonly metrics: Registry;
   readonly cleanupEvents: EventEmitter<CleanupEvents>;
   readonly log: Logger;
   /** Null when the runtime runs without a gateway: stats are still sampled and published. */
-  readonly gateway: (DashboardRouteTarget & { connectionCount(): number }) | null;
+  readonly gateway: (DashboardRouteTarget & { connectionCount(): number; roomCount(): number }) | null;
   /** Sampling period, ms. @default 1_000 */
   readonly publishMs?: number;
 }
@@ -32,14 +30,9 @@ export const STATS_ACTOR = { kind: 'observability.stats', key: 'main' } as const
  * `/api/stats` to the gateway. Other modules add theirs with `stats.register(...)`.
  */
 export function startObservability(w: ObservabilityWiring): ClusterStats {
-  const { stats, gateway, actors, metrics } = w;
+  const { stats, gateway, actors } = w;
   stats.register('connections', () => gateway?.connectionCount() ?? 0);
-  // The gateway keeps its room count behind a Prometheus gauge collected on read.
-  stats.register('rooms', async () => {
-    const gauge = metrics.getSingleMetric('switchyard_rooms');
-    const value = gauge ? (await gauge.get()).values[0]?.value : undefined;
-    return value ?? 0;
-  });
+  stats.register('rooms', () => gateway?.roomCount() ?? 0);
   stats.register('actors', () => {
     const s = actors.stats();
     return { active: s.active, mailboxDepth: s.mailboxDepth, deadLetters: s.deadLetters.total };

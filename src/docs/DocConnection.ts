@@ -58,6 +58,9 @@ export class DocConnection {
   }
 }
 
+/** The bus topic carrying a document's awareness between instances. */
+export const awarenessTopic = (docId: string): string => `doc-awareness:${docId}`;
+
 /** The uWS topic of a document's sockets. */
 export function docTopic(docId: string): string {
   return `doc/${docId}`;

@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import { errorMessage } from '../errors.js';
-import type { DocConnection } from './DocConnection.js';
+import { awarenessTopic, type DocConnection } from './DocConnection.js';
 import type { DocActorDeps } from './DocumentActor.js';
 import { encodeUpdate } from './protocol.js';
 
@@ -54,7 +54,7 @@ export class DocOutbox {
 
   relayAwareness(update: Uint8Array): void {
     const payload = JSON.stringify({ o: this.deps.instanceId, u: Buffer.from(update).toString('base64') });
-    this.deps.bus.publish(`doc-awareness:${this.docId}`, payload).catch(() => {}); // ephemeral; renewed every 15 s
+    this.deps.bus.publish(awarenessTopic(this.docId), payload).catch(() => {}); // ephemeral; renewed every 15 s
   }
 
   flushNow(): void {

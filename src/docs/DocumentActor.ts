@@ -6,8 +6,8 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { DocumentRecord, DocumentStore } from '../storage/ports.js';
 import { canRead, canWrite } from './access.js';
-import type { Compactor } from './compact.js';
-import { DocConnection, docTopic } from './DocConnection.js';
+import { loadMergedState, type Compactor } from './compact.js';
+import { DocConnection, awarenessTopic, docTopic } from './DocConnection.js';
 import { LOG_START, type DocumentLog, type LogEntry } from './DocumentLog.js';
 import type { DocMetrics } from './DocMetrics.js';
 import { DocOutbox } from './DocOutbox.js';
@@ -55,7 +55,6 @@ export interface DocActorDeps {
 }
 
 /** The bus topic relaying awareness between instances (ephemeral, so at-most-once is enough). */
-export const awarenessTopic = (docId: string) => `doc-awareness:${docId}`;
 
 type State = 'ready' | 'missing' | 'failed';
 
@@ -154,11 +153,8 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
         metrics.loads.inc({ result: 'missing' });
         return;
       }
-      const [stored, backlog] = await Promise.all([storage.loadState(this.docId), log.backlog(this.docId)]);
-      // Stored state + the log entries no save has covered yet, merged off the hot path.
-      const parts = [...(stored ? [stored] : []), ...backlog.entries.map((e) => e.update)];
-      const merged = parts.length > 0 ? await this.deps.compact(parts) : null;
-      this.init(merged, backlog.lastId);
+      const { state, lastId } = await loadMergedState(storage, log, this.deps.compact, this.docId);
+      this.init(state, lastId);
       metrics.loads.inc({ result: 'ok' });
     } catch (err) {
       // An empty replica must never overwrite stored content: no edits, no saves.

@@ -38,8 +38,10 @@ export const DOC_KIND = 'doc';
 export class DocumentService {
   readonly stats = new DocStats();
   private socket: DocumentSocket | null = null;
+  private readonly compact: Compactor;
 
   private constructor(private readonly deps: DocumentServiceDeps, readonly log: DocumentLog) {
+    this.compact = deps.compact ?? compact;
     const { config, actors, coordination, logger } = deps;
     const metrics = new DocMetrics(deps.registry, {
       loaded: () => this.stats.loaded,
@@ -58,7 +60,7 @@ export class DocumentService {
       logger,
       persistence: { debounceMs: config.docs.persistDebounceMs, maxWaitMs: config.docs.persistMaxWaitMs, leaseTtlMs: config.docs.persistLeaseTtlMs },
       tell: (docId: string, msg: DocMessage) => this.tellQuietly(docId, msg),
-      compact: deps.compact ?? compact,
+      compact: this.compact,
     };
     actors.register<DocMessage>(DOC_KIND, (docId) => new DocumentActor(docId, actorDeps, config.docs.unloadGraceMs), {
       // Unload: no sockets and no pending save for this long (passivation destroys the Y.Doc and Awareness).
@@ -89,7 +91,7 @@ export class DocumentService {
     registerDocRoutes(gateway, {
       storage: this.deps.storage,
       log: this.log,
-      compact: this.deps.compact ?? compact,
+      compact: this.compact,
       liveSnapshot: (docId) =>
         this.deps.actors.has(DOC_KIND, docId) ? this.deps.actors.ask<DocSnapshotReply | null>(DOC_KIND, docId, { type: 'snapshot' }) : undefined,
     });

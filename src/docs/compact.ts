@@ -1,6 +1,8 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import * as Y from 'yjs';
 import type { MergeUpdatesResult } from '../pool/messages.js';
+import type { DocumentStore } from '../storage/ports.js';
+import type { DocumentLog } from './DocumentLog.js';
 
 /** Merges Yjs updates into one (the compaction of a document's update log). */
 export type Compactor = (updates: readonly Uint8Array[]) => Promise<Uint8Array>;
@@ -33,3 +35,19 @@ export function createCompactor(pool: MergePool | null, inlineMaxBytes = INLINE_
 
 /** Inline compaction, for callers without a pool (tests, tools). */
 export const compact: Compactor = createCompactor(null);
+
+/**
+ * What a fresh load sees: the stored state plus the log entries no save has covered
+ * yet, merged into one update (null when the document has neither), and the log id
+ * to read on from.
+ */
+export async function loadMergedState(
+  storage: Pick<DocumentStore, 'loadState'>,
+  log: Pick<DocumentLog, 'backlog'>,
+  compact: Compactor,
+  docId: string,
+): Promise<{ state: Uint8Array | null; lastId: string }> {
+  const [stored, backlog] = await Promise.all([storage.loadState(docId), log.backlog(docId)]);
+  const parts = [...(stored ? [stored] : []), ...backlog.entries.map((e) => e.update)];
+  return { state: parts.length > 0 ? await compact(parts) : null, lastId: backlog.lastId };
+}

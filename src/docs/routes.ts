@@ -5,7 +5,7 @@ import { HttpReply } from '../http/HttpReply.js';
 import type { RouteTarget } from '../http/ports.js';
 import type { DocumentStore } from '../storage/ports.js';
 import { canRead, initialAccess } from './access.js';
-import type { Compactor } from './compact.js';
+import { loadMergedState, type Compactor } from './compact.js';
 import type { DocumentLog } from './DocumentLog.js';
 import type { DocSnapshotReply } from './DocumentActor.js';
 import { DOC_ID } from './DocumentSocket.js';
@@ -58,11 +58,10 @@ export function registerDocRoutes(gateway: RouteTarget, deps: DocRoutesDeps): vo
 
 /** Stored state plus the log entries no save covered yet: what a fresh load would see. */
 async function storedText(deps: DocRoutesDeps, id: string): Promise<Record<string, string>> {
-  const [stored, backlog] = await Promise.all([deps.storage.loadState(id), deps.log.backlog(id)]);
-  const parts = [...(stored ? [stored] : []), ...backlog.entries.map((e) => e.update)];
+  const { state } = await loadMergedState(deps.storage, deps.log, deps.compact, id);
   const doc = new Y.Doc();
   try {
-    if (parts.length > 0) Y.applyUpdate(doc, await deps.compact(parts));
+    if (state) Y.applyUpdate(doc, state);
     return rootTexts(doc);
   } finally {
     doc.destroy();

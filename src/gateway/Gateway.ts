@@ -6,7 +6,7 @@ import { ConfigError, ErrorCode, SwitchyardError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Registry } from '../observability/metrics.js';
 import { authUpgrade, type UpgradeRequest } from './authUpgrade.js';
-import { CloseCodes, describeClose, type CloseCode } from './CloseCodes.js';
+import { CloseCodes, type CloseCode } from './CloseCodes.js';
 import { registerCoreEvents } from './coreEvents.js';
 import { EventDispatcher, type EventHandler } from './EventDispatcher.js';
 import { EventSocket } from './EventSocket.js';
@@ -207,6 +207,11 @@ export class Gateway {
     return this.events.count();
   }
 
+  /** Rooms with at least one local member. */
+  roomCount(): number {
+    return this.rooms.roomCount();
+  }
+
   /** Closes the listen socket: no new connections; upgrades still arriving get 503. */
   stopAccepting(): void {
     this.accepting = false;
@@ -217,8 +222,7 @@ export class Gateway {
   }
 
   /** Closes every event socket, by default with GOING_AWAY (1001). */
-  closeAll(code: CloseCode | number = CloseCodes.GOING_AWAY, reason?: string): void {
-    const close = typeof code === 'number' ? { ...describeClose(code, ''), code, reason: reason ?? describeClose(code, '').reason } : code;
+  closeAll(close: CloseCode = CloseCodes.GOING_AWAY): void {
     this.events.closeAll(close);
   }
 

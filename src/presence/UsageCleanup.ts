@@ -177,7 +177,7 @@ export class UsageCleanup {
     let sessionsRemoved = 0;
     for (let i = 0; i < MAX_BATCHES_PER_CYCLE && !held.signal.aborted; i++) {
       const sids = await sessions.sweepIdle(startedAt - sessionTimeoutMs, sweepBatch, held.guard);
-      for (const sid of sids) await usage.removeSession(sid);
+      await Promise.all(sids.map((sid) => usage.removeSession(sid)));
       sessionsRemoved += sids.length;
       if (sids.length < sweepBatch) break;
     }

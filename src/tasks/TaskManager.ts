@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { userRoom } from '../http/rooms.js';
 import { EventEmitter } from 'node:events';
 import type { ActorSystem } from '../actors/ActorSystem.js';
 import type { ActorKind } from '../actors/ActorSystem.js';
@@ -51,7 +52,6 @@ export interface StopResult {
 
 /** A failed registry removal is retried this often (doubling) until it works or shutdown. */
 const UNREGISTER_RETRY = { minMs: 1_000, maxMs: 30_000 } as const;
-const userRoom = (userId: string) => `user:${userId}`;
 
 /**
  * Background tasks of this instance and the cluster-wide view of everyone's: create

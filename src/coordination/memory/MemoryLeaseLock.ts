@@ -1,4 +1,4 @@
-import type { LeaseGrant, LeaseGuard, LeaseHolderInfo, LeaseLock } from '../ports.js';
+import { assertTtl, type LeaseGrant, type LeaseGuard, type LeaseHolderInfo, type LeaseLock } from '../ports.js';
 
 interface Held {
   readonly owner: string;
@@ -57,9 +57,4 @@ export class MemoryLeaseLock implements LeaseLock {
     }
     return h;
   }
-}
-
-/** Redis rejects a non-integer or non-positive PX; the memory lock refuses the same input. */
-export function assertTtl(ttlMs: number): void {
-  if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`ttlMs must be a positive integer, got ${ttlMs}`);
 }

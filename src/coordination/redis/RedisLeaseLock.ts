@@ -1,4 +1,4 @@
-import type { LeaseGrant, LeaseHolderInfo, LeaseLock } from '../ports.js';
+import { assertTtl, type LeaseGrant, type LeaseHolderInfo, type LeaseLock } from '../ports.js';
 import { call } from './connection.js';
 import type { RedisKeys } from './RedisKeys.js';
 import type { Scripts } from './scripts.js';
@@ -37,6 +37,3 @@ export class RedisLeaseLock implements LeaseLock {
 }
 
 /** PX takes a positive integer; fail here with the value rather than with a Redis syntax error. */
-function assertTtl(ttlMs: number): void {
-  if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`ttlMs must be a positive integer, got ${ttlMs}`);
-}

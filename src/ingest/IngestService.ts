@@ -12,7 +12,7 @@ import type { Embeddings } from './embed/Embeddings.js';
 import { PermanentJobError } from './errors.js';
 import type { ChunkOptions } from './pipeline/chunk.js';
 import { detectKind } from './pipeline/fileKind.js';
-import { TERMINAL_STATES, type JobContext, type JobOutcome, type JobQueue, type JobWorker } from './queue/JobQueue.js';
+import type { JobContext, JobOutcome, JobQueue, JobWorker } from './queue/JobQueue.js';
 
 export interface IngestServiceOptions {
   readonly dataDir: string;
@@ -163,8 +163,7 @@ export class IngestService {
       try {
         const files = await this.deps.files.listByStatus(UNFINISHED);
         for (const file of files) {
-          const info = await this.deps.queue.get(this.deps.queue.jobId(file.id));
-          if (info && !TERMINAL_STATES.has(info.state)) continue;
+          // enqueue leaves a live job alone and replaces only a finished/failed one.
           const { created } = await this.deps.queue.enqueue({ fileId: file.id, userId: file.ownerId }, { replaceTerminal: true });
           if (created) this.deps.log.info({ fileId: file.id, status: file.status }, 're-enqueued an unfinished file with no live job');
         }

@@ -8,6 +8,9 @@ import type { SqliteStoreOptions } from './SqliteStore.js';
 import { isSerializedFault } from './StoreFault.js';
 import type { StoreApi } from './worker.js';
 
+/** Codes a fault from the thread may carry through; anything else becomes STORAGE_FAILED. */
+const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
 export interface StorageThreadOptions extends SqliteStoreOptions {
   readonly logger: Logger;
   /** First restart delay after a crash; doubles per crash in a row. @default 100 // ms */
@@ -79,9 +82,7 @@ export class StorageThread {
       return await Promise.race([fn(...args), inc.died]);
     } catch (err) {
       if (isSerializedFault(err)) {
-        throw err.code === ErrorCode.STORAGE_FAILED || !(Object.values(ErrorCode) as string[]).includes(err.code)
-          ? new StorageError(ErrorCode.STORAGE_FAILED, err.message)
-          : new StorageError(err.code, err.message);
+        throw new StorageError(KNOWN_CODES.has(err.code) ? (err.code as ErrorCode) : ErrorCode.STORAGE_FAILED, err.message);
       }
       if (err instanceof SwitchyardError) throw err;
       throw new StorageError(ErrorCode.STORAGE_FAILED, `storage ${method} failed: ${errorMessage(err)}`, { cause: err });

@@ -271,9 +271,16 @@ export class ActorSystem {
     return {
       *kinds() {
         for (const entry of kinds.values()) {
-          let mailboxDepth = 0;
-          for (const cell of entry.cells.values()) mailboxDepth += cell.mailbox.depth;
-          yield { kind: entry.name, stats: entry.stats, mailboxDepth };
+          // Summed on read: of the collectors walking these kinds, only the depth gauge needs every cell.
+          yield {
+            kind: entry.name,
+            stats: entry.stats,
+            get mailboxDepth() {
+              let depth = 0;
+              for (const cell of entry.cells.values()) depth += cell.mailbox.depth;
+              return depth;
+            },
+          };
         }
       },
       deadLetterCounts: () => this.deadLetters.countsByReason(),

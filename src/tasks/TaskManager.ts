@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ActorSystem } from '../actors/ActorSystem.js';
 import type { ActorKind } from '../actors/ActorSystem.js';
@@ -7,13 +6,13 @@ import { ConfigError, ErrorCode, SwitchyardError, errorMessage } from '../errors
 import type { Logger } from '../observability/logger.js';
 import type { Registry } from '../observability/metrics.js';
 import { ITEM_ACTOR_KIND, itemActorKey, registerItemActor, type ItemActorOptions, type ItemHost, type ItemMessage, type ItemReply } from './ItemActor.js';
-import { emitStatus, ownerEmitter, type RoomEmit } from './ownerEvents.js';
+import { LocalTasks } from './LocalTasks.js';
+import type { RoomEmit } from './ownerEvents.js';
 import { RegistrySync } from './RegistrySync.js';
-import { RunningTask } from './RunningTask.js';
 import { DEFAULT_STOP_COURIER, StopCourier, type StopCourierOptions } from './StopCourier.js';
 import { TASK_COMMANDS_TOPIC, decodeCommand } from './TaskCommands.js';
 import { TaskMetrics } from './TaskMetrics.js';
-import type { TaskExit, TaskKind, TaskManagerEvents, TaskSpec } from './types.js';
+import type { TaskKind, TaskManagerEvents, TaskSpec } from './types.js';
 
 export interface TaskManagerOptions {
   /** This instance's id, stored in every task record it registers. */
@@ -56,22 +55,19 @@ const QUOTA_RETRY_AFTER_SEC = 5;
 /**
  * Background tasks of this instance and the cluster-wide view of everyone's: create
  * (through the owner's item actor when the task has an item), stop wherever it runs,
- * stop all of an owner's tasks of an item, list. Every exit path — done, failed,
- * cancelled, timed out, shutdown — goes through `finish`, which removes the task from
- * every registry entry. Registry upkeep (limit, retried removals, re-registration)
- * lives in RegistrySync; the per-(owner, item) turns in ItemActor.
+ * stop all of an owner's tasks of an item, list. The parts: LocalTasks (what runs
+ * here, and the one exit path that removes a task from every registry entry),
+ * RegistrySync (per-user limit, retried removals, re-registration), ItemActor (the
+ * per-(owner, item) turns), StopCourier (stops for other instances).
  */
 export class TaskManager implements ItemHost {
   readonly events = new EventEmitter<TaskManagerEvents>();
   private readonly kinds = new Map<string, TaskKind<unknown>>();
-  private readonly running = new Map<string, RunningTask>();
-  /** Exit handling still in flight (awaited by shutdown). */
-  private readonly exiting = new Set<Promise<void>>();
+  private readonly local: LocalTasks;
   private readonly items: ActorKind<ItemMessage, ItemReply>;
   private readonly courier: StopCourier;
   private readonly sync: RegistrySync;
   private readonly metrics: TaskMetrics;
-  private readonly now: () => number;
   private readonly log: Logger;
   private unsubscribe: Unsubscribe | null = null;
   private offConnection: (() => void) | null = null;
@@ -87,10 +83,18 @@ export class TaskManager implements ItemHost {
     const maxPerOwner = options.maxPerUser ?? DEFAULT_MAX_TASKS_PER_USER;
     if (!(Number.isInteger(maxPerOwner) && maxPerOwner > 0)) throw new ConfigError(`tasks.maxPerUser = ${String(maxPerOwner)} must be an integer > 0`);
     this.log = deps.log;
-    this.now = options.now ?? Date.now;
     this.courier = new StopCourier(deps.bus, deps.registry, deps.log, options.stopCourier ?? DEFAULT_STOP_COURIER);
     this.sync = new RegistrySync(deps.registry, { maxPerOwner, quotaRetryAfterSec: QUOTA_RETRY_AFTER_SEC }, deps.log);
-    this.metrics = new TaskMetrics(deps.metrics, () => this.running.size);
+    this.metrics = new TaskMetrics(deps.metrics, () => this.local.size);
+    this.local = new LocalTasks({
+      instanceId: options.instanceId,
+      sync: this.sync,
+      emit: deps.emit,
+      events: this.events,
+      metrics: this.metrics,
+      log: deps.log,
+      now: options.now ?? Date.now,
+    });
     this.items = registerItemActor(deps.actors, this, { idleTimeoutMs: 60_000, mailboxCapacity: 1_000, askTimeoutMs: 15_000, ...options.itemActor });
   }
 
@@ -134,12 +138,12 @@ export class TaskManager implements ItemHost {
       spec.itemId === null
         ? await this.startLocal(parsed, options.timeoutMs)
         : await this.askItem<string>(spec.ownerId, spec.itemId, { type: 'create', spec: parsed, timeoutMs: options.timeoutMs });
-    return this.running.get(taskId)?.record ?? (await this.find(taskId)) ?? this.placeholder(taskId, parsed);
+    return this.local.get(taskId) ?? (await this.find(taskId)) ?? this.placeholder(taskId, parsed);
   }
 
   /** The task's record: this instance's own first, else the registry's. */
   async find(taskId: string): Promise<TaskRecord | null> {
-    return this.running.get(taskId)?.record ?? (await this.deps.registry.get(taskId));
+    return this.local.get(taskId) ?? (await this.deps.registry.get(taskId));
   }
 
   /** Every registered task, cluster-wide. */
@@ -151,13 +155,13 @@ export class TaskManager implements ItemHost {
   async listByItem(itemId: string, ownerId?: string): Promise<string[]> {
     if (ownerId !== undefined) return this.taskIdsOf(itemId, ownerId);
     const ids = new Set(await this.deps.registry.listByItem(itemId));
-    for (const task of this.running.values()) if (task.record.itemId === itemId) ids.add(task.taskId);
+    for (const record of this.local.records()) if (record.itemId === itemId) ids.add(record.taskId);
     return [...ids];
   }
 
   /** Tasks running on this instance. */
   localTasks(): TaskRecord[] {
-    return [...this.running.values()].map((t) => t.record);
+    return this.local.records();
   }
 
   /**
@@ -165,12 +169,11 @@ export class TaskManager implements ItemHost {
    * check is made inside the owner's item actor turn that stops it.
    */
   async stop(taskId: string, ownerId?: string): Promise<StopResult> {
-    const local = this.running.get(taskId);
+    const local = this.local.get(taskId);
     if (local) {
-      const owner = ownerId ?? local.record.ownerId;
-      const itemId = local.record.itemId;
-      const stopped = itemId === null ? this.stopLocal(taskId, owner) : await this.askItem<boolean>(owner, itemId, { type: 'stop', taskId });
-      if (!stopped && local.record.ownerId !== owner) return { found: false, local: false };
+      const owner = ownerId ?? local.ownerId;
+      const stopped = local.itemId === null ? this.stopLocal(taskId, owner) : await this.askItem<boolean>(owner, local.itemId, { type: 'stop', taskId });
+      if (!stopped && local.ownerId !== owner) return { found: false, local: false };
       return { found: true, local: stopped, instanceId: this.instanceId };
     }
     const record = await this.deps.registry.get(taskId);
@@ -196,8 +199,7 @@ export class TaskManager implements ItemHost {
    */
   async shutdown(): Promise<void> {
     this.accepting = false;
-    for (const task of this.running.values()) task.stop('shutdown');
-    await Promise.all([...this.exiting]);
+    await this.local.stopAll();
     await this.sync.close();
     this.courier.close();
     this.offConnection?.();
@@ -228,50 +230,23 @@ export class TaskManager implements ItemHost {
     if (!this.accepting) throw new SwitchyardError(ErrorCode.SHUTTING_DOWN, 'instance is shutting down; no new tasks');
     const kind = this.kinds.get(spec.kind);
     if (!kind) throw new SwitchyardError(ErrorCode.BAD_REQUEST, `unknown task kind "${spec.kind}"`);
-    const record: TaskRecord = Object.freeze({
-      taskId: randomUUID(),
-      itemId: spec.itemId,
-      ownerId: spec.ownerId,
-      instanceId: this.instanceId,
-      kind: spec.kind,
-      status: 'running',
-      createdAt: this.now(),
-    });
-    const log = this.log.child({ task: record.taskId, kind: record.kind });
-    const task = new RunningTask(record, kind, spec.input, timeoutMs ?? kind.timeoutMs ?? this.options.timeoutMs, log, ownerEmitter(this.deps.emit, record, log), this.now);
-    const localIds = [...this.running.values()].filter((t) => t.record.ownerId === record.ownerId).map((t) => t.taskId);
-    // In the map before the registry write, so a stop arriving meanwhile finds it.
-    this.running.set(record.taskId, task);
-    try {
-      await this.sync.admit(record, localIds);
-    } catch (err) {
-      this.running.delete(record.taskId);
-      throw err;
-    }
-    this.metrics.created.inc({ kind: record.kind });
-    this.events.emit('created', record);
-    await emitStatus(this.deps.emit, this.log, record, 'created');
-    const exit = this.finish(task);
-    this.exiting.add(exit);
-    void exit.finally(() => this.exiting.delete(exit));
-    return record.taskId;
+    return this.local.start(spec, kind, timeoutMs ?? kind.timeoutMs ?? this.options.timeoutMs);
   }
 
   stopLocal(taskId: string, ownerId: string): boolean {
-    const task = this.running.get(taskId);
-    return task !== undefined && task.record.ownerId === ownerId && task.stop('stopped');
+    return this.local.stop(taskId, ownerId);
   }
 
   async taskIdsOf(itemId: string, ownerId: string): Promise<string[]> {
     const [ofItem, ofOwner] = await Promise.all([this.deps.registry.listByItem(itemId), this.deps.registry.listByOwner(ownerId)]);
     const owned = new Set(ofOwner);
     const ids = new Set(ofItem.filter((id) => owned.has(id)));
-    for (const task of this.running.values()) if (task.record.itemId === itemId && task.record.ownerId === ownerId) ids.add(task.taskId);
+    for (const record of this.local.records()) if (record.itemId === itemId && record.ownerId === ownerId) ids.add(record.taskId);
     return [...ids];
   }
 
   async stopAnywhere(taskId: string, ownerId: string): Promise<'stopped' | 'sent' | 'none'> {
-    if (this.running.has(taskId)) return this.stopLocal(taskId, ownerId) ? 'stopped' : 'none';
+    if (this.local.has(taskId)) return this.stopLocal(taskId, ownerId) ? 'stopped' : 'none';
     const record = await this.deps.registry.get(taskId);
     if (record === null || record.ownerId !== ownerId) return 'none';
     if (record.instanceId === this.instanceId) {
@@ -298,26 +273,13 @@ export class TaskManager implements ItemHost {
   private async ownersOf(itemId: string): Promise<string[]> {
     const owners = new Set<string>();
     const remote = new Set(await this.deps.registry.listByItem(itemId));
-    for (const task of this.running.values()) {
-      if (task.record.itemId !== itemId) continue;
-      owners.add(task.record.ownerId);
-      remote.delete(task.taskId);
+    for (const record of this.local.records()) {
+      if (record.itemId !== itemId) continue;
+      owners.add(record.ownerId);
+      remote.delete(record.taskId);
     }
     for (const record of await Promise.all([...remote].map((id) => this.deps.registry.get(id)))) if (record) owners.add(record.ownerId);
     return [...owners];
-  }
-
-  /** Runs the task to its end, then removes it from the registry and tells its owner. The only exit path. */
-  private async finish(task: RunningTask): Promise<void> {
-    const exit: TaskExit = await task.run();
-    const { record } = exit;
-    this.running.delete(record.taskId);
-    await this.sync.remove(record);
-    this.metrics.finished.inc({ kind: record.kind, status: exit.status });
-    this.metrics.duration.observe({ kind: record.kind }, exit.durationMs / 1000);
-    this.events.emit('exit', exit);
-    if (exit.status === 'failed') this.log.info({ task: record.taskId, kind: record.kind, error: exit.error }, 'task failed');
-    await emitStatus(this.deps.emit, this.log, record, exit.status, exit.error);
   }
 
   private onCommand(payload: string): void {
@@ -326,20 +288,20 @@ export class TaskManager implements ItemHost {
       this.log.debug({ bytes: payload.length }, 'ignored a malformed task command');
       return;
     }
-    const task = this.running.get(command.task_id);
+    const task = this.local.get(command.task_id);
     if (!task) return; // another instance's task, or already ended
     this.metrics.stopCommands.inc({ direction: 'received' });
     this.events.emit('stop-received', task.taskId);
-    const { itemId, ownerId } = task.record;
+    const { taskId, itemId, ownerId } = task;
     if (itemId === null) {
-      this.stopLocal(task.taskId, ownerId);
+      this.stopLocal(taskId, ownerId);
       return;
     }
     try {
-      this.items.tell(itemActorKey(ownerId, itemId), { type: 'stop', taskId: task.taskId });
+      this.items.tell(itemActorKey(ownerId, itemId), { type: 'stop', taskId });
     } catch {
       // Mailbox full or actors shutting down: the stop must still happen.
-      this.stopLocal(task.taskId, ownerId);
+      this.stopLocal(taskId, ownerId);
     }
   }
 
@@ -347,8 +309,8 @@ export class TaskManager implements ItemHost {
   private restore(): void {
     if (!this.accepting) return;
     this.sync.restore(
-      () => this.localTasks(),
-      (taskId) => this.running.has(taskId),
+      () => this.local.records(),
+      (taskId) => this.local.has(taskId),
     );
   }
 
@@ -360,7 +322,7 @@ export class TaskManager implements ItemHost {
 
   /** A task so short it already left the registry when create returned. */
   private placeholder(taskId: string, spec: TaskSpec): TaskRecord {
-    return { taskId, itemId: spec.itemId, ownerId: spec.ownerId, instanceId: this.instanceId, kind: spec.kind, status: 'running', createdAt: this.now() };
+    return { taskId, itemId: spec.itemId, ownerId: spec.ownerId, instanceId: this.instanceId, kind: spec.kind, status: 'running', createdAt: (this.options.now ?? Date.now)() };
   }
 }
 

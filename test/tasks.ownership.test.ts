@@ -1,5 +1,7 @@
 import './helpers/guard.js';
+import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { itemActorKey } from '../src/tasks/index.js';
 import { startRuntime, type TestRuntime } from './helpers/runtime.js';
 import { FakeUpstream } from './helpers/upstream.js';
 import { waitKind } from './tasks.fixtures.js';
@@ -23,6 +25,12 @@ describe('tasks belong to their owner (memory backend)', () => {
 
   it('200 concurrent stops of chat R by bob while alice creates tasks on R: none of alice’s is cancelled but by her', async () => {
     await raceStopsAgainstCreates({ alice: t.runtime, bob: t.runtime }, 'race');
+  });
+
+  it('no owner and item pair spells another pair’s actor key, whatever the ids contain', () => {
+    const pairs: Array<[string, string]> = [['a/b', 'chat:c'], ['a', 'b/chat:c'], ['a%2Fb', 'chat:c'], ['a', 'chat:c'], ['', 'a/chat:c']];
+    const keys = pairs.map(([owner, item]) => itemActorKey(owner, item));
+    assert.equal(new Set(keys).size, pairs.length, keys.join(' | '));
   });
 
   it('bob squatting chat S changes nothing for alice (create, list, stop); the admin sees and stops both', async () => {

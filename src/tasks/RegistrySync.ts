@@ -46,7 +46,7 @@ export class RegistrySync {
     try {
       count = new Set([...(await this.registry.listByOwner(record.ownerId)), ...localIds, record.taskId]).size;
     } catch (err) {
-      await this.registry.remove(record).catch(() => {});
+      await this.remove(record); // not admitted: its record must not outlive the refusal
       throw err;
     }
     if (count <= this.options.maxPerOwner) return;

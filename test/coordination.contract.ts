@@ -244,6 +244,21 @@ export function coordinationContract(name: string, makeBackend: () => Promise<Ba
         assert.deepEqual(await c.tasks.listByItem('chat:1'), ['t3']);
         assert.deepEqual(await c.tasks.removeByInstance('dead'), []);
       });
+
+      it('listByOwner: ids of one owner on every instance; every removal path leaves the owner set', async () => {
+        const owned = (taskId: string, ownerId: string, instanceId: string): TaskRecord => ({ ...task(taskId, 'chat:1', instanceId), ownerId });
+        await c.tasks.add(owned('o1', 'alice', 'i1'));
+        await c.tasks.add(owned('o2', 'alice', 'i2'));
+        await c.tasks.add(owned('o3', 'bob', 'i2'));
+        assert.deepEqual(sorted(await c.tasks.listByOwner('alice')), ['o1', 'o2']);
+        assert.deepEqual(await c.tasks.listByOwner('bob'), ['o3']);
+        assert.deepEqual(await c.tasks.listByOwner('carol'), []);
+        await c.tasks.remove(owned('o1', 'alice', 'i1'));
+        assert.deepEqual(await c.tasks.listByOwner('alice'), ['o2']);
+        assert.deepEqual(sorted(await c.tasks.removeByInstance('i2')), ['o2', 'o3']);
+        assert.deepEqual(await c.tasks.listByOwner('alice'), []);
+        assert.deepEqual(await c.tasks.listByOwner('bob'), []);
+      });
     });
 
     describe('bus', () => {

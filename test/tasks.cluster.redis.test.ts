@@ -2,19 +2,10 @@ import './helpers/guard.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TaskExit } from '../src/tasks/index.js';
-import { describeRedis, randomPrefix, type RedisServer } from './helpers/redis.js';
-import { FAST_PRESENCE, startRuntime, type TestRuntime } from './helpers/runtime.js';
+import { describeRedis, randomPrefix } from './helpers/redis.js';
+import { startRuntime, type TestRuntime } from './helpers/runtime.js';
 import { waitFor } from './helpers/wait.js';
-import { api, recordExits, waitKind } from './tasks.fixtures.js';
-
-const clusterConfig = (server: RedisServer, prefix: string) => ({
-  coordination: 'redis',
-  redisUrl: server.url,
-  redisKeyPrefix: prefix,
-  presence: FAST_PRESENCE,
-  instances: { heartbeatMs: 100, ttlMs: 500 },
-  log: { level: 'warn', components: {} },
-});
+import { api, clusterConfig, recordExits, waitKind } from './tasks.fixtures.js';
 
 /** Two in-process instances sharing one Redis: the registry, the bus and stop-anywhere. */
 await describeRedis(

@@ -21,7 +21,16 @@ describe('completion task against a streaming upstream', () => {
       log: { level: 'info', components: {} },
       tasks: {
         timeoutMs: 20_000,
-        completion: { baseUrl: upstream.baseUrl, apiKey: API_KEY, model: 'default-model', maxRetries: 3, minBackoffMs: 50, maxBackoffMs: 2_000 },
+        completion: {
+          baseUrl: upstream.baseUrl,
+          apiKey: API_KEY,
+          model: 'default-model',
+          maxRetries: 3,
+          minBackoffMs: 50,
+          maxBackoffMs: 2_000,
+          maxTokens: 1_000,
+          allowedModels: ['alt-model'],
+        },
       },
     });
   });
@@ -142,8 +151,10 @@ describe('completion task against a streaming upstream', () => {
     const taskId = await start('alice', 'mine');
     await alice.waitFor((f) => f.event === 'events' && f.data.chat_id === 'mine', 'first delta');
     assert.equal((await api(t.runtime, 'POST', `/api/tasks/stop/${taskId}`, 'bob')).status, 403);
-    assert.equal((await api(t.runtime, 'GET', '/api/tasks/chat/mine', 'bob')).status, 403);
-    assert.equal((await api(t.runtime, 'POST', '/api/tasks/chat/mine/stop', 'bob')).status, 403);
+    // Tasks belong to their owner: bob's view of chat "mine" is his own (empty), his stop-all stops nothing.
+    assert.deepEqual(await api(t.runtime, 'GET', '/api/tasks/chat/mine', 'bob'), { status: 200, body: { task_ids: [] } });
+    const bobStop = await api(t.runtime, 'POST', '/api/tasks/chat/mine/stop', 'bob');
+    assert.deepEqual({ status: bobStop.status, ids: bobStop.body.task_ids }, { status: 200, ids: [] });
     assert.equal((await api(t.runtime, 'GET', '/api/tasks', 'bob')).status, 403);
     assert.ok(await t.runtime.tasks.find(taskId), 'still running');
     assert.equal(upstream.requests.at(-1)!.closedEarlyAt, null, 'bob’s attempts did not touch the upstream stream');
@@ -151,5 +162,56 @@ describe('completion task against a streaming upstream', () => {
     const stopAll = await api(t.runtime, 'POST', '/api/tasks/chat/mine/stop', 'alice');
     assert.deepEqual(stopAll.body.task_ids, [taskId]);
     await statusOf(alice, taskId, 'cancelled');
+  });
+
+  it('max_tokens: the cap is sent when none is asked, a smaller one passes, a larger one is refused before the upstream', async () => {
+    const before = upstream.requests.length;
+    const alice = await connect('alice');
+    const plain = await start('alice', 'cap-default');
+    await statusOf(alice, plain, 'completed');
+    const small = await start('alice', 'cap-small', { max_tokens: 10, temperature: 0.5 });
+    await statusOf(alice, small, 'completed');
+    const sent = upstream.requests.slice(before).map((r) => ({ max: r.body.max_tokens, temperature: r.body.temperature }));
+    assert.deepEqual(sent, [{ max: 1_000, temperature: undefined }, { max: 10, temperature: 0.5 }]);
+
+    const tooMany = await api(t.runtime, 'POST', '/api/tasks', 'alice', {
+      kind: 'completion',
+      item_id: 'chat:cap-big',
+      input: { messages: [{ role: 'user', content: 'write a novel' }], max_tokens: 1_001 },
+    });
+    assert.equal(tooMany.status, 400);
+    assert.equal(tooMany.body.error.code, ErrorCode.BAD_REQUEST);
+    assert.match(tooMany.body.error.message, /max_tokens: 1001 is over this server's cap of 1000/);
+    // An unknown spelling of the same limit is dropped, never passed through.
+    const other = await start('alice', 'cap-alias', { max_completion_tokens: 999_999 });
+    await statusOf(alice, other, 'completed');
+    assert.equal(upstream.requests.length - before, 3, 'the refused request never reached the upstream');
+    const last = upstream.requests.at(-1)!.body;
+    assert.deepEqual({ max: last.max_tokens, alias: last.max_completion_tokens }, { max: 1_000, alias: undefined });
+    assert.deepEqual(await t.runtime.coordination.tasks.listByItem('chat:cap-big'), [], 'nothing registered');
+  });
+
+  it('only configured models reach the upstream: the default and allowedModels pass, any other is refused', async () => {
+    const before = upstream.requests.length;
+    const alice = await connect('alice');
+    const alt = await start('alice', 'model-alt', { model: 'alt-model' });
+    await statusOf(alice, alt, 'completed');
+    const dflt = await start('alice', 'model-default', { model: 'default-model' });
+    await statusOf(alice, dflt, 'completed');
+    for (const model of ['gpt-4-32k', 'alt-model ', 'ALT-MODEL']) {
+      const refused = await api(t.runtime, 'POST', '/api/tasks', 'alice', {
+        kind: 'completion',
+        item_id: 'chat:model-bad',
+        input: { messages: [{ role: 'user', content: 'hi' }], model },
+      });
+      assert.equal(refused.status, 400, model);
+      assert.equal(refused.body.error.code, ErrorCode.BAD_REQUEST);
+      assert.match(refused.body.error.message, /is not allowed on this server; allowed: default-model, alt-model/);
+    }
+    assert.deepEqual(
+      upstream.requests.slice(before).map((r) => r.body.model),
+      ['alt-model', 'default-model'],
+      'the upstream saw only allowed models',
+    );
   });
 });

@@ -3,7 +3,8 @@ import { TokenService } from '../src/auth/tokens.js';
 import type { Role } from '../src/coordination/ports.js';
 import type { Runtime } from '../src/runtime.js';
 import type { TaskExit, TaskKind } from '../src/tasks/index.js';
-import { TEST_SECRET } from './helpers/runtime.js';
+import type { RedisServer } from './helpers/redis.js';
+import { FAST_PRESENCE, TEST_SECRET } from './helpers/runtime.js';
 
 /** Shared by the task test files: a test task kind, REST calls, exit recording. */
 
@@ -37,6 +38,8 @@ export const tokenFor = (sub: string, role: Role = 'user') => tokens.sign({ sub,
 export interface ApiReply {
   readonly status: number;
   readonly body: any;
+  /** Response headers (lower-case names); not enumerable, so whole-reply deepEquals compare status and body only. */
+  readonly headers: Headers;
 }
 
 /** One REST call to a runtime's gateway, with a bounded wait. */
@@ -50,7 +53,9 @@ export async function api(runtime: Runtime, method: string, path: string, user: 
     signal: AbortSignal.timeout(10_000),
   });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
+  const reply = { status: res.status, body: text ? JSON.parse(text) : null };
+  Object.defineProperty(reply, 'headers', { value: res.headers, enumerable: false });
+  return reply as ApiReply;
 }
 
 /** Every task exit of a runtime, in order. */
@@ -59,3 +64,14 @@ export function recordExits(runtime: Runtime): TaskExit[] {
   runtime.tasks.events.on('exit', (e) => exits.push(e));
   return exits;
 }
+
+/** Runtime overrides of an instance in a Redis cluster test: shared prefix, fast presence and heartbeats. */
+export const clusterConfig = (server: RedisServer, prefix: string, extra: Record<string, unknown> = {}) => ({
+  coordination: 'redis',
+  redisUrl: server.url,
+  redisKeyPrefix: prefix,
+  presence: FAST_PRESENCE,
+  instances: { heartbeatMs: 100, ttlMs: 500 },
+  log: { level: 'warn', components: {} },
+  ...extra,
+});

@@ -8,6 +8,8 @@ type Parse = (raw: string) => unknown;
 const asString: Parse = (raw) => raw;
 const asInt: Parse = (raw) => (/^-?\d+$/.test(raw.trim()) ? Number(raw) : raw);
 const asBool: Parse = (raw) => (/^(1|true|yes)$/i.test(raw) ? true : /^(0|false|no)$/i.test(raw) ? false : raw);
+/** A comma-separated list, blanks dropped: `a, b` → ['a', 'b']; empty → []. */
+const asList: Parse = (raw) => raw.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
 /** Names inherited from the original system are in seconds; the config is in ms. */
 const secondsToMs: Parse = (raw) => (/^\d+(\.\d+)?$/.test(raw.trim()) ? Math.round(Number(raw) * 1000) : raw);
 
@@ -45,6 +47,9 @@ const ENV: ReadonlyArray<readonly [string, string, Parse]> = [
   ['OPENAI_API_KEY', 'tasks.completion.apiKey', asString],
   ['TASK_COMPLETION_MODEL', 'tasks.completion.model', asString],
   ['TASK_COMPLETION_MAX_RETRIES', 'tasks.completion.maxRetries', asInt],
+  ['TASKS_MAX_PER_USER', 'tasks.maxPerUser', asInt],
+  ['TASK_COMPLETION_MAX_TOKENS', 'tasks.completion.maxTokens', asInt],
+  ['TASK_COMPLETION_ALLOWED_MODELS', 'tasks.completion.allowedModels', asList],
   ['INGEST_MAX_FILE_BYTES', 'ingest.maxFileBytes', asInt],
   ['INGEST_MAX_PAGES', 'ingest.maxPages', asInt],
   ['CHUNK_SIZE', 'ingest.chunkTokens', asInt],

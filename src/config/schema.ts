@@ -71,6 +71,8 @@ export const ConfigSchema = z
     tasks: z.strictObject({
       /** A task running longer than this is aborted and reported failed (SWY_TASK_TIMEOUT). */
       timeoutMs: ms(10),
+      /** Running tasks one user may have, every instance together; one more is refused with SWY_QUOTA_EXCEEDED (429). */
+      maxPerUser: z.number().int().min(1).max(100_000),
       completion: z.strictObject({
         /** OpenAI-compatible API root; `/chat/completions` is appended, e.g. `https://api.openai.com/v1`. */
         baseUrl: z.string().regex(/^https?:\/\//, 'must start with http:// or https://'),
@@ -83,6 +85,10 @@ export const ConfigSchema = z
         /** First retry delay; doubles per attempt with jitter, capped at maxBackoffMs (Retry-After wins when given). */
         minBackoffMs: ms(1),
         maxBackoffMs: ms(1),
+        /** Cap on `max_tokens`: sent when the input names none; a larger request is refused (SWY_BAD_REQUEST). */
+        maxTokens: z.number().int().min(1).max(10_000_000),
+        /** Models a task's input may name besides `model` (always allowed); `"*"` allows any. */
+        allowedModels: z.array(z.string().min(1)),
       }),
     }),
     ingest: z.strictObject({

@@ -109,15 +109,17 @@ export interface TaskRecord {
   readonly createdAt: number;
 }
 
-/** Cluster-wide registry of running tasks: a hash plus per-item and per-instance sets. */
+/** Cluster-wide registry of running tasks: a hash plus per-item, per-owner and per-instance sets. */
 export interface TaskRegistry {
   add(task: TaskRecord): Promise<void>;
-  /** Removes the task from the hash and from its item and instance sets. */
-  remove(task: Pick<TaskRecord, 'taskId' | 'itemId' | 'instanceId'>): Promise<void>;
+  /** Removes the task from the hash and from its item, owner and instance sets (owner: when given). */
+  remove(task: Pick<TaskRecord, 'taskId' | 'itemId' | 'instanceId'> & { readonly ownerId?: string }): Promise<void>;
   get(taskId: string): Promise<TaskRecord | null>;
   list(): Promise<TaskRecord[]>;
   /** Task ids of one item. */
   listByItem(itemId: string): Promise<string[]>;
+  /** Task ids of one owner, every instance (the per-user task limit counts them). */
+  listByOwner(ownerId: string): Promise<string[]>;
   /** Removes every task an instance registered (it died); returns the removed ids. */
   removeByInstance(instanceId: string): Promise<string[]>;
 }

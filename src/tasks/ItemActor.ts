@@ -1,10 +1,25 @@
 import type { ActorSystem } from '../actors/ActorSystem.js';
 import type { ActorKind } from '../actors/ActorSystem.js';
 import type { Behavior } from '../actors/types.js';
+import { ErrorCode, SwitchyardError } from '../errors.js';
 import type { TaskSpec } from './types.js';
 
-/** Actor kind of the per-item task actors: `task-item:<itemId>`. */
+/** Actor kind of the per-owner, per-item task actors: `task-item:<owner>/<itemId>`. */
 export const ITEM_ACTOR_KIND = 'task-item';
+
+/**
+ * The actor key of one owner's tasks of one item. The owner is URI-encoded, so it
+ * holds no `/` and the first `/` splits the key: `alice/chat:R` and `bob/chat:R` are
+ * different actors, and no (owner, item) pair can spell another's key.
+ */
+export function itemActorKey(ownerId: string, itemId: string): string {
+  return `${encodeURIComponent(ownerId)}/${itemId}`;
+}
+
+function parseItemActorKey(key: string): { ownerId: string; itemId: string } {
+  const slash = key.indexOf('/');
+  return { ownerId: decodeURIComponent(key.slice(0, slash)), itemId: key.slice(slash + 1) };
+}
 
 export type ItemMessage =
   | { readonly type: 'create'; readonly spec: TaskSpec; readonly timeoutMs?: number }
@@ -15,15 +30,15 @@ export type ItemMessage =
 export interface ItemHost {
   /** Registers and starts a task on this instance; resolves with its id once it is in the registry. */
   startLocal(spec: TaskSpec, timeoutMs?: number): Promise<string>;
-  /** Stops a task of this instance; true when this call stopped it. */
-  stopLocal(taskId: string): boolean;
-  /** Every task of the item, cluster-wide (registry) plus this instance's (even if the registry lost them). */
-  taskIdsOf(itemId: string): Promise<string[]>;
+  /** Stops a task of this instance if `ownerId` owns it; true when this call stopped it. */
+  stopLocal(taskId: string, ownerId: string): boolean;
+  /** The owner's tasks of the item, cluster-wide (registry) plus this instance's (even if the registry lost them). */
+  taskIdsOf(itemId: string, ownerId: string): Promise<string[]>;
   /**
-   * Stops a task wherever it runs: `stopped` here at once, `sent` over the bus to its
-   * instance, `none` when it was already stopping or is gone.
+   * Stops a task of `ownerId` wherever it runs: `stopped` here at once, `sent` over
+   * the bus to its instance, `none` when it was already stopping, is gone or is not theirs.
    */
-  stopAnywhere(taskId: string): Promise<'stopped' | 'sent' | 'none'>;
+  stopAnywhere(taskId: string, ownerId: string): Promise<'stopped' | 'sent' | 'none'>;
 }
 
 /** A turn's result. Failures are returned, not thrown: a Redis blip is not an actor crash. */
@@ -37,21 +52,28 @@ export interface ItemActorOptions {
 }
 
 /**
- * One actor per item serialises create, stop and stop-all of that item's tasks on
- * this instance: a stop-all lists the item's tasks and stops each one inside a single
- * turn, so a create queued meanwhile runs after it, never half-way through — the
- * original "stop while iterating" miss cannot happen, and no task is stopped twice.
+ * One actor per (owner, item) serialises create, stop and stop-all of that owner's
+ * tasks of the item on this instance. A stop-all lists them and stops each inside a
+ * single turn, so a create queued meanwhile runs after it, never half-way through —
+ * the original "stop while iterating" miss cannot happen, and no task is stopped
+ * twice. Ownership is the actor's identity, checked inside the turn that acts: another
+ * user's stop-all runs in another actor and can only ever see that user's tasks, so
+ * it cannot touch these, however it races (the original checked the item's owner
+ * first and then stopped every task of the item, whoever owned it).
  */
 export function registerItemActor(actors: ActorSystem, host: ItemHost, options: ItemActorOptions): ActorKind<ItemMessage, ItemReply> {
-  const turn = async (itemId: string, msg: ItemMessage): Promise<unknown> => {
+  const turn = async (ownerId: string, itemId: string, msg: ItemMessage): Promise<unknown> => {
     switch (msg.type) {
       case 'create':
+        if (msg.spec.ownerId !== ownerId || msg.spec.itemId !== itemId) {
+          throw new SwitchyardError(ErrorCode.INTERNAL, 'task create sent to another owner’s item actor');
+        }
         return host.startLocal(msg.spec, msg.timeoutMs);
       case 'stop':
-        return host.stopLocal(msg.taskId);
+        return host.stopLocal(msg.taskId, ownerId);
       case 'stop-all': {
-        const ids = await host.taskIdsOf(itemId);
-        const outcomes = await Promise.all(ids.map((id) => host.stopAnywhere(id)));
+        const ids = await host.taskIdsOf(itemId, ownerId);
+        const outcomes = await Promise.all(ids.map((id) => host.stopAnywhere(id, ownerId)));
         // Only the tasks this turn stopped or signalled: one already stopping is not stopped again.
         return ids.filter((_, i) => outcomes[i] !== 'none');
       }
@@ -59,14 +81,16 @@ export function registerItemActor(actors: ActorSystem, host: ItemHost, options: 
   };
   return actors.register<ItemMessage, ItemReply>(
     ITEM_ACTOR_KIND,
-    (itemId) =>
-      ({
+    (key) => {
+      const { ownerId, itemId } = parseItemActorKey(key);
+      return {
         receive: (msg) =>
-          turn(itemId, msg).then(
+          turn(ownerId, itemId, msg).then(
             (value): ItemReply => ({ ok: true, value }),
             (error: unknown): ItemReply => ({ ok: false, error }),
           ),
-      }) satisfies Behavior<ItemMessage, ItemReply>,
+      } satisfies Behavior<ItemMessage, ItemReply>;
+    },
     {
       idleTimeoutMs: options.idleTimeoutMs,
       mailboxCapacity: options.mailboxCapacity,

@@ -1,6 +1,8 @@
 import type { TaskRecord } from '../coordination/ports.js';
 import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { untilAborted } from '../util/abortable.js';
+import { withDeadline } from '../util/deadline.js';
 import { TaskCancelledError, TaskTimeoutError } from './errors.js';
 import type { TaskExit, TaskKind, TaskRunContext } from './types.js';
 
@@ -41,38 +43,31 @@ export class RunningTask {
   }
 
   /**
-   * Runs the kind to its end and says how it ended; never rejects. An abort ends
-   * the task at once, even if the kind is slow to notice: its late result is ignored.
+   * Runs the kind to its end and says how it ended; never rejects. An abort (stop,
+   * shutdown, timeout) ends the task at once, even if the kind is slow to notice:
+   * its late result is ignored.
    */
   async run(): Promise<TaskExit> {
     const { signal } = this.controller;
-    const timer = setTimeout(() => this.controller.abort(new TaskTimeoutError(this.taskId, this.timeoutMs)), this.timeoutMs);
     let failure: unknown;
-    let onAbort: (() => void) | undefined;
     try {
-      if (!signal.aborted) {
-        const ctx: TaskRunContext<unknown> = {
-          taskId: this.taskId,
-          itemId: this.record.itemId,
-          ownerId: this.record.ownerId,
-          input: this.input,
-          signal,
-          log: this.log,
-          emitToOwner: this.emitToOwner,
-        };
-        const work = Promise.resolve().then(() => this.kind.run(ctx));
-        work.catch(() => {}); // a rejection after the abort won is expected and ignored
-        const aborted = new Promise<void>((resolve) => {
-          onAbort = resolve;
-          signal.addEventListener('abort', onAbort, { once: true });
-        });
-        await Promise.race([work, aborted]);
-      }
+      const ctx: TaskRunContext<unknown> = {
+        taskId: this.taskId,
+        itemId: this.record.itemId,
+        ownerId: this.record.ownerId,
+        input: this.input,
+        signal,
+        log: this.log,
+        emitToOwner: this.emitToOwner,
+      };
+      // A task stopped before it began never starts its kind (no upstream request).
+      const work = signal.aborted ? Promise.resolve() : untilAborted(Promise.resolve().then(() => this.kind.run(ctx)), signal);
+      await withDeadline(work, this.timeoutMs, () => {
+        this.controller.abort(new TaskTimeoutError(this.taskId, this.timeoutMs));
+        return signal.reason as Error;
+      });
     } catch (err) {
       failure = err;
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
     return this.exit(signal.aborted ? signal.reason : failure, signal.aborted);
   }

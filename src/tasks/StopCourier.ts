@@ -1,6 +1,7 @@
 import type { MessageBus, TaskRegistry } from '../coordination/ports.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { RetryLoop } from './backoff.js';
 import { TASK_COMMANDS_TOPIC, encodeStop } from './TaskCommands.js';
 
 export interface StopCourierOptions {
@@ -23,62 +24,49 @@ export const DEFAULT_STOP_COURIER: StopCourierOptions = Object.freeze({ firstChe
  * repeated command never stops anything twice.
  */
 export class StopCourier {
-  private readonly pending = new Map<string, NodeJS.Timeout>();
-  private closed = false;
+  private readonly retries: RetryLoop;
 
   constructor(
     private readonly bus: MessageBus,
     private readonly registry: TaskRegistry,
     private readonly log: Logger,
     private readonly options: StopCourierOptions = DEFAULT_STOP_COURIER,
-  ) {}
+  ) {
+    this.retries = new RetryLoop({ minMs: options.firstCheckMs, maxMs: options.maxCheckMs });
+  }
 
   /** Publishes the stop; rejects when the bus is unreachable (the caller reports it). Re-sends until confirmed. */
   async send(taskId: string): Promise<void> {
     await this.bus.publish(TASK_COMMANDS_TOPIC, encodeStop(taskId));
-    if (!this.pending.has(taskId)) this.watch(taskId, Date.now() + this.options.deadlineMs, this.options.firstCheckMs);
+    if (this.retries.has(taskId)) return;
+    this.retries.schedule(taskId, {
+      attempt: () => this.confirmOrResend(taskId),
+      onRetry: (err) => {
+        if (err !== undefined) this.log.debug({ task: taskId, err: errorMessage(err) }, 'cannot confirm a stop yet (backend unavailable); will retry');
+      },
+      deadline: Date.now() + this.options.deadlineMs,
+      onGiveUp: () => this.log.warn({ task: taskId }, 'stop not confirmed before the deadline; the task is left to its timeout or the dead-instance reaper'),
+    });
   }
 
   /** Stops watching (e.g. the task turned out to be ours and ended). */
   forget(taskId: string): void {
-    clearTimeout(this.pending.get(taskId));
-    this.pending.delete(taskId);
+    this.retries.cancel(taskId);
   }
 
   get watching(): number {
-    return this.pending.size;
+    return this.retries.size;
   }
 
   close(): void {
-    this.closed = true;
-    for (const timer of this.pending.values()) clearTimeout(timer);
-    this.pending.clear();
+    this.retries.close();
   }
 
-  private watch(taskId: string, deadline: number, delayMs: number): void {
-    if (this.closed) return;
-    const timer = setTimeout(() => void this.check(taskId, deadline, delayMs), delayMs);
-    timer.unref();
-    this.pending.set(taskId, timer);
-  }
-
-  private async check(taskId: string, deadline: number, delayMs: number): Promise<void> {
-    if (this.closed || !this.pending.has(taskId)) return;
-    try {
-      if ((await this.registry.get(taskId)) === null) {
-        this.pending.delete(taskId);
-        return;
-      }
-      await this.bus.publish(TASK_COMMANDS_TOPIC, encodeStop(taskId));
-      this.log.debug({ task: taskId }, 'task still registered after a stop; stop sent again');
-    } catch (err) {
-      this.log.debug({ task: taskId, err: errorMessage(err) }, 'cannot confirm a stop yet (backend unavailable); will retry');
-    }
-    if (Date.now() >= deadline) {
-      this.pending.delete(taskId);
-      this.log.warn({ task: taskId }, 'stop not confirmed before the deadline; the task is left to its timeout or the dead-instance reaper');
-      return;
-    }
-    if (this.pending.has(taskId)) this.watch(taskId, deadline, Math.min(delayMs * 2, this.options.maxCheckMs));
+  /** True once the task left the registry; otherwise publishes the stop again. */
+  private async confirmOrResend(taskId: string): Promise<boolean> {
+    if ((await this.registry.get(taskId)) === null) return true;
+    await this.bus.publish(TASK_COMMANDS_TOPIC, encodeStop(taskId));
+    this.log.debug({ task: taskId }, 'task still registered after a stop; stop sent again');
+    return false;
   }
 }

@@ -30,3 +30,13 @@ export class UpstreamError extends SwitchyardError {
     super(transient ? ErrorCode.UPSTREAM_UNAVAILABLE : ErrorCode.UPSTREAM_REJECTED, message, options);
   }
 }
+
+/**
+ * The owner already runs `tasks.maxPerUser` tasks (every instance together): the
+ * create is refused (HTTP 429 with `Retry-After`); other users are not affected.
+ */
+export class TaskQuotaError extends SwitchyardError {
+  constructor(readonly limit: number, readonly retryAfterSec: number) {
+    super(ErrorCode.QUOTA_EXCEEDED, `too many running tasks: at most ${limit} per user; wait for one to end or stop one`);
+  }
+}

@@ -1,28 +1,24 @@
 import type { Principal } from '../auth/tokens.js';
 import type { TaskRecord } from '../coordination/ports.js';
 import { ErrorCode, SwitchyardError } from '../errors.js';
+import { HttpReply } from '../http/HttpReply.js';
 import type { RouteContext, RouteTarget } from '../http/ports.js';
+import { TaskQuotaError } from './errors.js';
 import type { TaskManager } from './TaskManager.js';
 
 /** The part of a REST request the task routes read. */
 type TaskRouteContext = Pick<RouteContext, 'params' | 'principal' | 'body'>;
 
 /**
- * May `principal` see and stop the tasks of `itemId` (and start one on it)? An admin
- * may do anything. The default: a user may use an item unless it has tasks of
- * another user — switchyard keeps no chat store, so an item belongs to whoever runs
- * tasks on it. Pass a policy backed by real chat ownership when there is one.
+ * May `principal` start tasks on `itemId` and see and stop their own tasks of it? An
+ * admin may do anything. Tasks belong to their owner, so the default lets every
+ * signed-in user use any item: another user's tasks on the same item are invisible
+ * and untouchable to them (there is nothing to squat). Pass a policy backed by real
+ * chat ownership when there is one.
  */
 export type AuthorizeItem = (principal: Principal, itemId: string) => Promise<boolean>;
 
-export function ownerOfRunningTasks(manager: TaskManager): AuthorizeItem {
-  return async (principal, itemId) => {
-    if (principal.role === 'admin') return true;
-    const ids = await manager.listByItem(itemId);
-    const records = await Promise.all(ids.map((id) => manager.find(id)));
-    return records.every((r) => r === null || r.ownerId === principal.userId);
-  };
-}
+export const anyItem: AuthorizeItem = async () => true;
 
 const MAX_ID_LENGTH = 256;
 const chatItem = (chatId: string) => `chat:${chatId}`;
@@ -31,6 +27,9 @@ function caller(ctx: TaskRouteContext): Principal {
   if (!ctx.principal) throw new SwitchyardError(ErrorCode.UNAUTHORIZED, 'sign in first');
   return ctx.principal;
 }
+
+/** Whose tasks an item route acts on: the caller's own; an admin's, everyone's. */
+const ownerScope = (principal: Principal): string | undefined => (principal.role === 'admin' ? undefined : principal.userId);
 
 function canTouch(principal: Principal, record: TaskRecord): boolean {
   return principal.role === 'admin' || record.ownerId === principal.userId;
@@ -51,7 +50,7 @@ function view(r: TaskRecord) {
 }
 
 /** The task REST API of SPEC §4.4 (docs/tasks.md). */
-export function registerTaskRoutes(target: RouteTarget, manager: TaskManager, authorizeItem: AuthorizeItem = ownerOfRunningTasks(manager)): void {
+export function registerTaskRoutes(target: RouteTarget, manager: TaskManager, authorizeItem: AuthorizeItem = anyItem): void {
   target.route('POST', '/api/tasks', async (ctx) => {
     const principal = caller(ctx);
     const body = ctx.body;
@@ -61,8 +60,13 @@ export function registerTaskRoutes(target: RouteTarget, manager: TaskManager, au
     const { kind, item_id: rawItem, input } = body as Record<string, unknown>;
     const itemId = rawItem === undefined || rawItem === null ? null : id(rawItem, 'item_id');
     if (itemId !== null && !(await authorizeItem(principal, itemId))) throw forbidden();
-    const record = await manager.create({ kind: id(kind, 'kind'), itemId, ownerId: principal.userId, input });
-    return { task_id: record.taskId, item_id: record.itemId };
+    try {
+      const record = await manager.create({ kind: id(kind, 'kind'), itemId, ownerId: principal.userId, input });
+      return { task_id: record.taskId, item_id: record.itemId };
+    } catch (err) {
+      if (!(err instanceof TaskQuotaError)) throw err;
+      return HttpReply.error(429, err.code, err.message, { 'retry-after': String(err.retryAfterSec) });
+    }
   });
 
   target.route('GET', '/api/tasks', async (ctx) => {
@@ -77,22 +81,25 @@ export function registerTaskRoutes(target: RouteTarget, manager: TaskManager, au
     const record = await manager.find(taskId);
     if (record === null) throw new SwitchyardError(ErrorCode.NOT_FOUND, `no running task ${taskId}`);
     if (!canTouch(principal, record)) throw forbidden();
-    const result = await manager.stop(taskId);
+    // The record's owner never changes; the stop itself runs in that owner's item turn.
+    const result = await manager.stop(taskId, ownerScope(principal));
     if (!result.found) throw new SwitchyardError(ErrorCode.NOT_FOUND, `no running task ${taskId}`);
     const message = result.instanceId === manager.instanceId ? `task ${taskId} stopped` : `stop signal sent for task ${taskId} to instance ${result.instanceId}`;
     return { status: true, message };
   });
 
   target.route('GET', '/api/tasks/chat/:chatId', async (ctx) => {
+    const principal = caller(ctx);
     const itemId = chatItem(id(ctx.params.chatId, 'chat id'));
-    if (!(await authorizeItem(caller(ctx), itemId))) throw forbidden();
-    return { task_ids: await manager.listByItem(itemId) };
+    if (!(await authorizeItem(principal, itemId))) throw forbidden();
+    return { task_ids: await manager.listByItem(itemId, ownerScope(principal)) };
   });
 
   target.route('POST', '/api/tasks/chat/:chatId/stop', async (ctx) => {
+    const principal = caller(ctx);
     const itemId = chatItem(id(ctx.params.chatId, 'chat id'));
-    if (!(await authorizeItem(caller(ctx), itemId))) throw forbidden();
-    const stopped = await manager.stopItem(itemId);
+    if (!(await authorizeItem(principal, itemId))) throw forbidden();
+    const stopped = await manager.stopItem(itemId, ownerScope(principal));
     return { status: true, message: `stop signal sent for ${stopped.length} task(s) of ${itemId}`, task_ids: stopped };
   });
 }

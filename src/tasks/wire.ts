@@ -34,6 +34,7 @@ export async function startTasks(w: TasksWiring): Promise<TaskManager> {
     {
       instanceId: w.instanceId,
       timeoutMs: config.tasks.timeoutMs,
+      maxPerUser: config.tasks.maxPerUser,
       itemActor: { idleTimeoutMs: config.actors.idleTimeoutMs, mailboxCapacity: config.actors.mailboxCapacity },
     },
   );

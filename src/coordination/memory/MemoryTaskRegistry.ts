@@ -1,10 +1,11 @@
 import type { TaskRecord, TaskRegistry } from '../ports.js';
 
-/** Task registry of one process: a map plus per-item and per-instance id sets. */
+/** Task registry of one process: a map plus per-item, per-owner and per-instance id sets. */
 export class MemoryTaskRegistry implements TaskRegistry {
   private readonly tasks = new Map<string, TaskRecord>();
   private readonly byItem = new Map<string, Set<string>>();
   private readonly byInstance = new Map<string, Set<string>>();
+  private readonly byOwner = new Map<string, Set<string>>();
 
   async add(task: TaskRecord): Promise<void> {
     const prev = this.tasks.get(task.taskId);
@@ -12,10 +13,12 @@ export class MemoryTaskRegistry implements TaskRegistry {
     this.tasks.set(task.taskId, Object.freeze({ ...task }));
     if (task.itemId !== null) addTo(this.byItem, task.itemId, task.taskId);
     addTo(this.byInstance, task.instanceId, task.taskId);
+    addTo(this.byOwner, task.ownerId, task.taskId);
   }
 
   async remove(task: Pick<TaskRecord, 'taskId' | 'itemId' | 'instanceId'>): Promise<void> {
-    this.unlink(task);
+    // The stored record names the owner even when the caller did not.
+    this.unlink(this.tasks.get(task.taskId) ?? task);
   }
 
   async get(taskId: string): Promise<TaskRecord | null> {
@@ -30,6 +33,10 @@ export class MemoryTaskRegistry implements TaskRegistry {
     return [...(this.byItem.get(itemId) ?? [])];
   }
 
+  async listByOwner(ownerId: string): Promise<string[]> {
+    return [...(this.byOwner.get(ownerId) ?? [])];
+  }
+
   async removeByInstance(instanceId: string): Promise<string[]> {
     const ids = [...(this.byInstance.get(instanceId) ?? [])];
     for (const taskId of ids) {
@@ -39,10 +46,11 @@ export class MemoryTaskRegistry implements TaskRegistry {
     return ids;
   }
 
-  private unlink(task: Pick<TaskRecord, 'taskId' | 'itemId' | 'instanceId'>): void {
+  private unlink(task: Pick<TaskRecord, 'taskId' | 'itemId' | 'instanceId'> & { readonly ownerId?: string }): void {
     this.tasks.delete(task.taskId);
     if (task.itemId !== null) removeFrom(this.byItem, task.itemId, task.taskId);
     removeFrom(this.byInstance, task.instanceId, task.taskId);
+    if (task.ownerId !== undefined) removeFrom(this.byOwner, task.ownerId, task.taskId);
   }
 }
 

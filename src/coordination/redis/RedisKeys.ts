@@ -55,6 +55,11 @@ export class RedisKeys {
     return `${this.prefix}:tasks:item:${itemId}`;
   }
 
+  /** Set of task ids of one owner, e.g. `<prefix>:tasks:owner:alice` (the per-user task limit counts it). */
+  taskOwner(ownerId: string): string {
+    return `${this.prefix}:tasks:owner:${ownerId}`;
+  }
+
   /** Set of task ids one instance registered (removed together when it dies). */
   taskInstance(instanceId: string): string {
     return `${this.prefix}:tasks:instance:${instanceId}`;

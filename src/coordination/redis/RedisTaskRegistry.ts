@@ -3,11 +3,11 @@ import type { TaskRecord, TaskRegistry } from '../ports.js';
 import { call, exec } from './connection.js';
 import type { RedisKeys } from './RedisKeys.js';
 
-type TaskRef = Pick<TaskRecord, 'taskId' | 'itemId' | 'instanceId'>;
+type TaskRef = Pick<TaskRecord, 'taskId' | 'itemId' | 'instanceId'> & { readonly ownerId?: string };
 
 /**
- * Tasks in a hash (id → JSON) plus `tasks:item:<item>` and `tasks:instance:<id>`
- * sets. Writes are MULTI transactions: atomic like a script, and every key is
+ * Tasks in a hash (id → JSON) plus `tasks:item:<item>`, `tasks:owner:<owner>` and
+ * `tasks:instance:<id>` sets. Writes are MULTI transactions: atomic like a script, and every key is
  * named by the command itself, so no Lua is needed.
  */
 export class RedisTaskRegistry implements TaskRegistry {
@@ -20,6 +20,7 @@ export class RedisTaskRegistry implements TaskRegistry {
     const tx = this.redis.multi().hset(this.keys.tasks, task.taskId, JSON.stringify(task));
     if (task.itemId !== null) tx.sadd(this.keys.taskItem(task.itemId), task.taskId);
     tx.sadd(this.keys.taskInstance(task.instanceId), task.taskId);
+    tx.sadd(this.keys.taskOwner(task.ownerId), task.taskId);
     await call(this.redis, 'tasks.add', () => exec(tx));
   }
 
@@ -41,6 +42,10 @@ export class RedisTaskRegistry implements TaskRegistry {
     return call(this.redis, 'tasks.listByItem', () => this.redis.smembers(this.keys.taskItem(itemId)));
   }
 
+  async listByOwner(ownerId: string): Promise<string[]> {
+    return call(this.redis, 'tasks.listByOwner', () => this.redis.smembers(this.keys.taskOwner(ownerId)));
+  }
+
   async removeByInstance(instanceId: string): Promise<string[]> {
     const ids = await call(this.redis, 'tasks.removeByInstance', () => this.redis.smembers(this.keys.taskInstance(instanceId)));
     if (ids.length === 0) return [];
@@ -49,8 +54,8 @@ export class RedisTaskRegistry implements TaskRegistry {
     const records = await call(this.redis, 'tasks.removeByInstance', () => this.redis.hmget(this.keys.tasks, ...ids));
     const tx = this.redis.multi();
     ids.forEach((taskId, i) => {
-      const json = records[i];
-      this.unlink(tx, { taskId, instanceId, itemId: json ? parse(json).itemId : null });
+      const record = records[i] ? parse(records[i]!) : null;
+      this.unlink(tx, { taskId, instanceId, itemId: record?.itemId ?? null, ...(record ? { ownerId: record.ownerId } : {}) });
     });
     await call(this.redis, 'tasks.removeByInstance', () => exec(tx));
     return ids;
@@ -60,6 +65,7 @@ export class RedisTaskRegistry implements TaskRegistry {
     tx.hdel(this.keys.tasks, task.taskId);
     if (task.itemId !== null) tx.srem(this.keys.taskItem(task.itemId), task.taskId);
     tx.srem(this.keys.taskInstance(task.instanceId), task.taskId);
+    if (task.ownerId !== undefined) tx.srem(this.keys.taskOwner(task.ownerId), task.taskId);
     return tx;
   }
 }

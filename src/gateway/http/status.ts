@@ -19,6 +19,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.EMBEDDING_UNAVAILABLE]: 503,
   [ErrorCode.BINARY_NOT_SUPPORTED]: 415,
   [ErrorCode.RATE_LIMITED]: 429,
+  [ErrorCode.QUOTA_EXCEEDED]: 429,
   [ErrorCode.MAILBOX_FULL]: 503,
   [ErrorCode.SHUTTING_DOWN]: 503,
   [ErrorCode.BACKEND_UNAVAILABLE]: 503,

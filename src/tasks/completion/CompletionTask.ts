@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { ErrorCode, SwitchyardError } from '../../errors.js';
+import { backoffMs } from '../backoff.js';
 import { UpstreamError } from '../errors.js';
 import type { TaskKind, TaskRunContext } from '../types.js';
 import { streamChatCompletion, type ChatMessage } from './upstream.js';
@@ -20,6 +21,10 @@ export interface CompletionOptions {
   readonly minBackoffMs: number;
   /** Cap on one retry delay (Retry-After included), ms. */
   readonly maxBackoffMs: number;
+  /** Cap on `max_tokens`: sent when the input names none; a larger request is refused. */
+  readonly maxTokens: number;
+  /** Models the input may name besides `model` (always allowed); `"*"` allows any. */
+  readonly allowedModels: readonly string[];
   /** Source of jitter in [0, 1). @default Math.random */
   readonly random?: () => number;
 }
@@ -42,7 +47,7 @@ export interface CompletionInput {
   /** `<id>` of item `chat:<id>`, or the input's `chat_id`. */
   readonly chatId: string | null;
   readonly messageId: string | null;
-  /** Sampling parameters passed through as given. */
+  /** Sampling parameters passed through as given; `max_tokens` always set (capped). */
   readonly params: Readonly<Record<string, number>>;
 }
 
@@ -64,6 +69,20 @@ export interface CompletionDelta {
  */
 export function completionTask(options: CompletionOptions): TaskKind<CompletionInput> {
   const random = options.random ?? Math.random;
+  const allowed = new Set([options.model, ...options.allowedModels]);
+  // The server's upstream key pays for every token: a caller may not pick a pricier
+  // model than the operator allowed, nor ask for an unbounded answer.
+  const allowModel = (model: string): string => {
+    if (allowed.has('*') || allowed.has(model)) return model;
+    throw new SwitchyardError(ErrorCode.BAD_REQUEST, `completion input.model: "${model}" is not allowed on this server; allowed: ${[...allowed].join(', ')}`);
+  };
+  const capTokens = (requested: number | undefined): number => {
+    if (requested === undefined) return options.maxTokens;
+    if (requested > options.maxTokens) {
+      throw new SwitchyardError(ErrorCode.BAD_REQUEST, `completion input.max_tokens: ${requested} is over this server's cap of ${options.maxTokens}`);
+    }
+    return requested;
+  };
   return {
     name: COMPLETION_KIND,
 
@@ -76,7 +95,7 @@ export function completionTask(options: CompletionOptions): TaskKind<CompletionI
       const { messages, model, chat_id: chatId, message_id: messageId, ...params } = result.data;
       const fromItem = itemId?.startsWith('chat:') ? itemId.slice('chat:'.length) : null;
       const clean = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)) as Record<string, number>;
-      return { messages, model: model ?? options.model, chatId: chatId ?? fromItem, messageId: messageId ?? null, params: clean };
+      return { messages, model: allowModel(model ?? options.model), chatId: chatId ?? fromItem, messageId: messageId ?? null, params: { ...clean, max_tokens: capTokens(clean.max_tokens) } };
     },
 
     async run(ctx: TaskRunContext<CompletionInput>) {
@@ -109,7 +128,7 @@ export function completionTask(options: CompletionOptions): TaskKind<CompletionI
           if (attempt >= options.maxRetries) {
             throw new UpstreamError(`upstream still failing after ${attempt + 1} attempt(s): ${upstream.message}`, true, upstream.status);
           }
-          const backoff = Math.min(options.maxBackoffMs, options.minBackoffMs * 2 ** attempt) * (0.5 + random() / 2);
+          const backoff = backoffMs(attempt, { minMs: options.minBackoffMs, maxMs: options.maxBackoffMs }, random);
           const delayMs = Math.round(Math.min(options.maxBackoffMs, upstream.retryAfterMs ?? backoff));
           ctx.log.info({ attempt: attempt + 1, status: upstream.status, delayMs, err: upstream.message }, 'upstream failed before the first token; retrying');
           try {

@@ -50,6 +50,7 @@ describe('HTTP: auth and size limits before the body is read', () => {
     assert.equal(errorCode(reply), 'SWY_UNAUTHORIZED');
     assert.equal(reply.headers['www-authenticate'], 'Bearer');
     assert.ok(reply.closedByServer, 'the server closed the connection after the 401');
+    assert.equal(reply.headers.connection, 'close', 'and said so');
     assert.ok(reply.bodyBytesSent < FIFTY_MB, `the client could not push the whole body (${reply.bodyBytesSent} bytes sent)`);
     assert.ok(rise < RSS_BUDGET_BYTES, `RSS rose by ${(rise / MB).toFixed(1)} MiB`);
   });

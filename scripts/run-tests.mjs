@@ -31,21 +31,44 @@ mkdirSync('test-artifacts', { recursive: true });
 // client) lingers, so one leak cannot hang CI; --test-timeout bounds any single test.
 const args = ['--test', '--test-force-exit', '--test-timeout=300000', '--test-reporter=spec', ...files];
 const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-// The spec reporter's closing lines ("ℹ pass N") are read off the stream as it passes through.
-const totals = { pass: 0, fail: 0, skipped: 0 };
+
+// Read off the spec reporter's summary as it passes through. Node 20's `ℹ fail` counts only
+// tests that threw: cancelled tests ("did not finish before its parent") and failing hooks
+// (a before() that throws, guard.ts's after() on an unhandled rejection) are not in it. Every
+// one of them is an entry (a `✖` line at column 0) of the "✖ failing tests:" list, so that
+// list is the failure count; `ℹ fail` and `ℹ cancelled` only split it up.
+const totals = { pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };
+let failingEntries = 0;
+let inFailingList = false;
 let tail = '';
+function readLine(line) {
+  if (line === '✖ failing tests:') {
+    inFailingList = true;
+    return;
+  }
+  if (inFailingList && line.startsWith('✖ ')) failingEntries++;
+  const m = /^ℹ (pass|fail|cancelled|skipped|todo) (\d+)$/.exec(line.trim());
+  if (m) totals[m[1]] = Number(m[2]);
+}
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
-  const text = tail + chunk.toString('utf8');
-  const lines = text.split('\n');
+  const lines = (tail + chunk.toString('utf8')).split('\n');
   tail = lines.pop() ?? '';
-  for (const line of lines) {
-    const m = /^ℹ (pass|fail|skipped) (\d+)$/.exec(line.trim());
-    if (m) totals[m[1]] = Number(m[2]);
-  }
+  for (const line of lines) readLine(line);
 });
+
 child.on('exit', (code, signal) => {
-  // One plain closing line with the totals.
-  console.log(`tests: ${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
-  process.exit(code ?? (signal ? 1 : 0));
+  if (tail) readLine(tail);
+  const exitCode = code ?? 1;
+  const failed = Math.max(failingEntries, totals.fail + totals.cancelled);
+  const hooks = Math.max(0, failed - totals.fail - totals.cancelled);
+  const parts = [`${totals.fail} failing`, `${totals.cancelled} cancelled`, `${hooks} failed hooks/files`];
+  let line = `tests: ${totals.pass} passed, ${failed} failed (${parts.join(', ')}), ${totals.skipped} skipped, ${totals.todo} todo`;
+  // The runner can fail with nothing counted (a file that crashed before reporting, a signal):
+  // the closing line must never read as a clean run then.
+  if (exitCode !== 0 && failed === 0) {
+    line += ` — but the test runner exited with ${signal ? `signal ${signal}` : `code ${exitCode}`}: FAILED, see the output above`;
+  }
+  console.log(line);
+  process.exit(signal ? 1 : exitCode);
 });

@@ -52,7 +52,7 @@ test('a bad value fails naming the key, the value and the rule', () => {
     [{ COORDINATION: 'etcd' }, /coordination \(from COORDINATION\) = "etcd"/],
     [{ REDIS_URL: 'http://x' }, /redisUrl \(from REDIS_URL\) = "http:\/\/x": must start with redis:\/\//],
     [{ COORDINATION: 'redis' }, /redisUrl = null: is required when coordination is "redis"/],
-    [{ JWT_SECRET: 'short' }, /jwtSecret \(from JWT_SECRET\) = "short"/],
+    [{ JWT_SECRET: 'short' }, /jwtSecret \(from JWT_SECRET\) = "<redacted, 5 chars>"/], // never the value (config.redact.test.ts)
     [{ TIMEOUT_DURATION: '120' }, /presence.lockTimeoutMs = 60000: must be greater than presence.usageTimeoutMs/],
   ];
   for (const [env, message] of cases) {

@@ -1,14 +1,14 @@
 import './helpers/guard.js';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { mkdirSync, statSync } from 'node:fs';
+import { after, before, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { TokenService } from '../src/auth/tokens.js';
+import { CHROMIUM, describeWithBinary } from './helpers/external.js';
 import { TestClient } from './helpers/gateway.js';
 import { startRuntime, TEST_SECRET, type TestRuntime } from './helpers/runtime.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // Debian's chromium, never a downloaded browser; flags keep it quiet and offline in CI containers.
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
@@ -33,18 +33,17 @@ async function signIn(page: Page, base: string, token: string): Promise<void> {
   await page.click('#connect');
 }
 
-describe('dashboard in a real browser', () => {
+// Without chromium the suite skips with one !!! line; .ci/run sets SWITCHYARD_REQUIRE_BROWSER=1 so CI fails instead.
+describeWithBinary('dashboard in a real browser', CHROMIUM, (chromiumPath) => {
   let t: TestRuntime;
   let browser: Browser;
   let base: string;
   const clients: TestClient[] = [];
 
   before(async () => {
-    // A missing browser is a failure, not a skip: .ci/run installs Debian's chromium.
-    assert.ok(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
     t = await startRuntime();
     base = `http://127.0.0.1:${t.runtime.port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 30_000 });
+    browser = await chromium.launch({ executablePath: chromiumPath, args: FLAGS, timeout: 30_000 });
   });
   after(async () => {
     for (const c of clients) c.terminate();

@@ -3,10 +3,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { corpusFile, sentenceFor } from './helpers/files.js';
 import { EmbeddingUpstream } from './helpers/embeddingUpstream.js';
+import { TestClient } from './helpers/gateway.js';
 import { startRuntime, type TestRuntime } from './helpers/runtime.js';
 import { IngestClient } from './ingest.helpers.js';
 
 const FAULTY_WORKER = new URL('./fixtures/faultyWorker.js', import.meta.url).href;
+const JOB_TIMEOUT_MS = 4_000;
 const API_KEY = 'sk-test-SECRET-9f8e7d6c5b4a';
 
 /** Pool faults: a hung thread (job timeout) and a crashed thread, both replaced; the job is retried and finishes. */
@@ -15,7 +17,8 @@ describe('ingestion: pool thread faults', () => {
   let alice: IngestClient;
   before(async () => {
     t = await startRuntime(
-      { threadPoolSize: 2, ingest: { embedding: { provider: 'hash' }, jobTimeoutMs: 1_500, retryBaseMs: 50 } },
+      // The timeout must outlast a healthy attempt on a loaded 2-core machine (a fresh thread included): at 1.5 s the retry timed out too.
+      { threadPoolSize: 2, ingest: { embedding: { provider: 'hash' }, jobTimeoutMs: JOB_TIMEOUT_MS, retryBaseMs: 50 } },
       { ingestWorkerFilename: FAULTY_WORKER },
     );
     alice = await IngestClient.of(t.runtime, 'alice');
@@ -24,15 +27,24 @@ describe('ingestion: pool thread faults', () => {
 
   it('aborts a job over its timeout, replaces the hung thread, and finishes on retry', async () => {
     const before = t.runtime.ingest.pool.threadIds();
-    const file = await corpusFile(4);
-    const res = await alice.upload({ ...file, name: 'hang-once.txt' });
-    const rec = await alice.waitStatus(res.body.id, ['finished', 'failed'], 20_000);
-    assert.equal(rec.status, 'finished', rec.error);
-    assert.equal(rec.attempts, 2);
-    const afterIds = t.runtime.ingest.pool.threadIds();
-    assert.equal(afterIds.length, 2, 'the pool is back to full size');
-    assert.ok(afterIds.some((id) => !before.includes(id)), `a new thread replaced the hung one (${before} → ${afterIds})`);
-    assert.ok(t.logs.lines.some((l) => l.includes('SWY_JOB_TIMEOUT')) || rec.attempts === 2);
+    // The owner's file:status events are the record of each attempt: the first one must end in the timeout.
+    const socket = await TestClient.open(`ws://127.0.0.1:${t.runtime.port}/ws`, { authorization: `Bearer ${alice.token}` });
+    try {
+      const file = await corpusFile(4);
+      const res = await alice.upload({ ...file, name: 'hang-once.txt' });
+      const rec = await alice.waitStatus(res.body.id, ['finished', 'failed'], 30_000);
+      assert.equal(rec.status, 'finished', rec.error);
+      assert.equal(rec.attempts, 2);
+      const afterIds = t.runtime.ingest.pool.threadIds();
+      assert.equal(afterIds.length, 2, 'the pool is back to full size');
+      assert.ok(afterIds.some((id) => !before.includes(id)), `a new thread replaced the hung one (${before} → ${afterIds})`);
+      const deferred = await socket.waitFor((f) => f.event === 'file:status' && f.data.file_id === res.body.id && f.data.status === 'deferred', 'the first attempt to be deferred');
+      assert.match(String(deferred.data.error), new RegExp(`^SWY_JOB_TIMEOUT: job exceeded its timeout of ${JOB_TIMEOUT_MS} ms`));
+      const statuses = socket.events('file:status').filter((f) => f.data.file_id === res.body.id).map((f) => f.data.status);
+      assert.equal(statuses.filter((s) => s === 'deferred').length, 1, `one timed-out attempt (${statuses.join(' → ')})`);
+    } finally {
+      socket.close();
+    }
   });
 
   it('retries a job whose thread crashed mid-task and finishes it', async () => {

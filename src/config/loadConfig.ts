@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import { collectSecrets, redactValue, scrub } from './redact.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 const DEFAULT_FILE = new URL('../../../config/default.json', import.meta.url);
@@ -118,7 +119,9 @@ function readJson(file: string | URL, what: string): Record<string, unknown> {
     if (!isObject(parsed)) throw new Error('the top level must be an object');
     return parsed;
   } catch (err) {
-    throw new ConfigError(`${what} ${String(file)} is not valid JSON: ${(err as Error).message}`);
+    // V8 quotes an excerpt of the text ('…, "{"jwtSecret": …" is not valid JSON'): keep only the position.
+    const reason = (err as Error).message.replace(/,\s*(\.\.\.)?".*"(\.\.\.)?\s+is not valid JSON/s, '').replace(/ in JSON at position/, ' at position');
+    throw new ConfigError(`${what} ${String(file)} is not valid JSON: ${reason}`);
   }
 }
 
@@ -139,7 +142,7 @@ function envNameFor(path: string, env: Env): string | undefined {
 /**
  * Loads config/default.json, then the file named by SWITCHYARD_CONFIG, then the
  * environment; validates once and returns a frozen object. A bad value throws a
- * ConfigError naming the key, the value and the rule.
+ * ConfigError naming the key, the value and the rule — secret values redacted (redact.ts).
  */
 export function loadConfig(env: Env = process.env, overrides: Record<string, unknown> = {}): Config {
   let raw = readJson(DEFAULT_FILE, 'default config');
@@ -163,10 +166,11 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     const lines = result.error.issues.map((issue) => {
       const key = issue.path.join('.');
       const via = envNameFor(key, env);
-      const value = getPath(raw, issue.path);
+      const value = redactValue(key, getPath(raw, issue.path));
       return `${key || '(root)'}${via ? ` (from ${via})` : ''} = ${JSON.stringify(value)}: ${issue.message}`;
     });
-    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+    // Second net: a rule's message may quote the input (zod's enum messages do).
+    throw new ConfigError(scrub(`invalid configuration:\n  ${lines.join('\n  ')}`, collectSecrets(raw, env)));
   }
   return deepFreeze(result.data);
 }

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { withDeadline } from '../../src/util/deadline.js';
 import { TokenService } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config/loadConfig.js';
 import type { Config } from '../../src/config/schema.js';
@@ -211,16 +212,8 @@ export class TestClient {
   }
 
   /** Resolves with the close, or rejects if the socket is still open after the timeout. */
-  async waitClosed(timeoutMs = WAIT_MS): Promise<{ code: number; reason: string }> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`socket still open after ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.closed, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  waitClosed(timeoutMs = WAIT_MS): Promise<{ code: number; reason: string }> {
+    return withDeadline(this.closed, timeoutMs, () => new Error(`socket still open after ${timeoutMs} ms`));
   }
 
   close(): void {

@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createServer, connect } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { reapOnExit } from './child.js';
+import { findExecutable, REDIS_SERVER, requireBinary } from './external.js';
 
 /**
  * Redis for tests. A harness-started `redis-server` (binary on PATH) can be killed
@@ -34,12 +33,10 @@ export function randomPrefix(): string {
 }
 
 export async function startRedis(): Promise<RedisServer | null> {
-  if (onPath('redis-server')) return SpawnedRedis.start(await freePort());
+  if (findExecutable(REDIS_SERVER.candidates)) return SpawnedRedis.start(await freePort());
   const url = process.env.REDIS_URL;
   if (url) return externalRedis(url);
-  const reason = 'redis-server is not on PATH and REDIS_URL is not set';
-  if (process.env.SWITCHYARD_REQUIRE_REDIS === '1') throw new Error(`SWITCHYARD_REQUIRE_REDIS=1 but ${reason}`);
-  console.warn(`!!! SKIPPING Redis tests: ${reason}`);
+  requireBinary(REDIS_SERVER); // throws under SWITCHYARD_REQUIRE_REDIS=1, else prints the !!! line
   return null;
 }
 
@@ -113,7 +110,8 @@ class SpawnedRedis implements RedisServer {
     const args = ['--save', '', '--appendonly', 'no', '--bind', '127.0.0.1', '--port', String(this.port)];
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.child = child;
-    reapOnExit(child); // a test process that dies before after() runs never leaves a server behind
+    reapOnExit(child); // a test process that exits before after() runs never leaves a server behind
+    if (child.pid !== undefined) watchParent(child.pid);
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while ((await serverPid(this.port)) !== child.pid) {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} on port ${this.port}`);
@@ -126,22 +124,26 @@ class SpawnedRedis implements RedisServer {
   }
 }
 
+/** How often the watchdog looks for its two processes (s); it costs one `sleep` fork per period. */
+const WATCHDOG_PERIOD_S = 0.5;
+// $1 = test process, $2 = redis-server. Ends when either is gone; kills redis only if the test process went first.
+const WATCHDOG = `while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep ${WATCHDOG_PERIOD_S}; done; kill -0 "$1" 2>/dev/null || kill -9 "$2" 2>/dev/null`;
+
+/**
+ * reapOnExit cannot run when the test process is SIGKILLed (or the runner's timeout kills it):
+ * a detached shell loop outlives it and kills that redis-server by PID once the parent is gone.
+ */
+function watchParent(redisPid: number): void {
+  const dog = spawn('/bin/sh', ['-c', WATCHDOG, 'redis-watchdog', String(process.pid), String(redisPid)], { detached: true, stdio: 'ignore' });
+  dog.on('error', () => {}); // no /bin/sh: reapOnExit still covers ordinary exits
+  dog.unref();
+}
+
 function externalRedis(url: string): RedisServer {
   const unavailable = async () => {
     throw new Error('REDIS_URL server cannot be killed or restarted by the tests');
   };
   return { url, port: Number(new URL(url).port || 6379), pid: null, controllable: false, kill: unavailable, restart: unavailable, stop: async () => {} };
-}
-
-function onPath(binary: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir, binary), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
 }
 
 /** The OS picks a free port for a listener on 0; closing it frees the port for the caller's server. */

@@ -8,6 +8,8 @@ export { HttpReply };
 export interface ResponseState {
   aborted: boolean;
   done: boolean;
+  /** The body stream is paused (the router is checking the token before reading it). */
+  paused?: boolean;
 }
 
 /**
@@ -17,6 +19,11 @@ export interface ResponseState {
 export function send(res: HttpResponse, state: ResponseState, reply: HttpReply, closeConnection = false): void {
   if (state.aborted || state.done) return;
   state.done = true;
+  // uSockets stops polling a paused socket for writes too: resume so the reply (and the close) go out.
+  if (state.paused) {
+    state.paused = false;
+    res.resume();
+  }
   res.cork(() => {
     res.writeStatus(statusLine(reply.status));
     for (const [name, value] of Object.entries(reply.headers)) res.writeHeader(name, value);

@@ -4,7 +4,7 @@ import { ErrorCode, SwitchyardError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { HttpReply, send, type ResponseState } from './HttpReply.js';
 import type { HttpMethod, RouteContext, RouteHandler, RouteOptions } from '../../http/ports.js';
-import { readBody } from './readBody.js';
+import { bodyOf, readBody, tooLarge, tooLargeMessage } from './readBody.js';
 import { httpStatusOf } from './status.js';
 
 export type { HttpMethod, RouteContext, RouteHandler, RouteOptions };
@@ -70,10 +70,37 @@ export class HttpRouter {
       return;
     }
     const { route, params } = found;
+    const ctx = { method, path, params, query, headers, ip };
     const limit = route.options.maxBodyBytes ?? this.deps.maxBodyBytes;
-    const body = readBody(res, state, headers, limit);
-    body.catch(() => {}); // observed below; avoids an unhandled rejection if auth fails first
-    void this.run(res, state, route, { method, path, params, query, headers, ip }, body);
+    const mode = route.options.auth ?? 'required';
+    const token = bearerToken(headers.authorization);
+    const body = bodyOf(headers);
+    // Refusals that need no token check are answered here, before a byte of the body is read,
+    // and close the connection so the client cannot make us receive the rest (issue 13 #7:
+    // an unauthenticated 50 MB upload used to be read and buffered after its 401).
+    if (mode === 'required' && !token) {
+      send(res, state, unauthorized('token missing'), body.expected);
+      return;
+    }
+    const needsVerify = mode !== 'none' && token !== null;
+    if (body.declared !== null && body.declared > limit) {
+      if (!needsVerify) {
+        send(res, state, HttpReply.error(413, ErrorCode.PAYLOAD_TOO_LARGE, tooLargeMessage(limit)), true);
+        return;
+      }
+      // A caller with a token learns 401 or 413 (in that order) without the body being read.
+      pause(res, state);
+      const refused = Promise.reject(tooLarge(limit));
+      refused.catch(() => {}); // observed in run() after the token check
+      void this.run(res, state, route, ctx, token, refused);
+      return;
+    }
+    // onData must be attached now (chunks before it are lost); the socket is paused while the
+    // token is checked, so at most one read's worth arrives before the caller is known.
+    const bytes = body.expected ? readBody(res, state, headers, limit) : Promise.resolve(Buffer.alloc(0));
+    bytes.catch(() => {}); // observed in run(); avoids an unhandled rejection if auth fails first
+    if (needsVerify && body.expected) pause(res, state);
+    void this.run(res, state, route, ctx, needsVerify ? token : null, bytes);
   };
 
   private async run(
@@ -81,13 +108,15 @@ export class HttpRouter {
     state: ResponseState,
     route: Route,
     req: Omit<RouteContext, 'principal' | 'body'>,
+    token: string | null,
     bodyPromise: Promise<Buffer>,
   ): Promise<void> {
     let closeConnection = false;
     try {
-      const principal = await this.authenticate(req.headers, route.options.auth ?? 'required');
+      const principal = await this.authenticate(token, route.options.auth ?? 'required');
       let bytes: Buffer;
       try {
+        resume(res, state);
         bytes = await bodyPromise;
       } catch (err) {
         closeConnection = true; // the rest of an oversized body is not read
@@ -104,14 +133,14 @@ export class HttpRouter {
       const { code, message } =
         err instanceof SwitchyardError ? err : { code: ErrorCode.INTERNAL, message: 'internal error' };
       const extra: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer' } : {};
-      send(res, state, HttpReply.error(status, code, message, extra), closeConnection);
+      // A body still paused (refused before reading it) is never read: close instead.
+      send(res, state, HttpReply.error(status, code, message, extra), closeConnection || state.paused === true);
     }
   }
 
-  private async authenticate(headers: Readonly<Record<string, string>>, mode: 'required' | 'optional' | 'none'): Promise<Principal | null> {
-    if (mode === 'none') return null;
-    const token = bearerToken(headers.authorization);
-    if (!token && mode === 'optional') return null;
+  /** `token` is null when there is nothing to verify (auth 'none', or 'optional' without one). */
+  private async authenticate(token: string | null, mode: 'required' | 'optional' | 'none'): Promise<Principal | null> {
+    if (mode === 'none' || token === null) return null;
     const result = await this.deps.tokens.verify(token);
     if (result.ok) return result.principal;
     throw new SwitchyardError(ErrorCode.UNAUTHORIZED, `token ${result.reason}`);
@@ -131,6 +160,21 @@ export class HttpRouter {
     }
     return { allowed };
   }
+}
+
+function unauthorized(message: string): HttpReply {
+  return HttpReply.error(401, ErrorCode.UNAUTHORIZED, message, { 'www-authenticate': 'Bearer' });
+}
+
+function pause(res: HttpResponse, state: ResponseState): void {
+  res.pause();
+  state.paused = true;
+}
+
+function resume(res: HttpResponse, state: ResponseState): void {
+  if (!state.paused || state.aborted) return;
+  state.paused = false;
+  res.resume();
 }
 
 function matchSegments(pattern: readonly string[], parts: readonly string[]): Record<string, string> | null {

@@ -8,6 +8,14 @@ import type { ResponseState } from './HttpReply.js';
  * copied: uWS reuses its memory after the callback returns. Rejects with
  * PAYLOAD_TOO_LARGE as soon as the limit is passed, without buffering the rest.
  */
+/** What the headers say about a body: its declared length (null when chunked or absent) and whether one follows. */
+export function bodyOf(headers: Readonly<Record<string, string>>): { declared: number | null; expected: boolean } {
+  const cl = headers['content-length'];
+  const chunked = /chunked/i.test(headers['transfer-encoding'] ?? '');
+  const declared = cl === undefined ? null : Number(cl);
+  return { declared, expected: chunked || (declared !== null && declared !== 0) };
+}
+
 export function readBody(
   res: HttpResponse,
   state: ResponseState,
@@ -39,6 +47,10 @@ export function readBody(
   });
 }
 
-function tooLarge(limitBytes: number): SwitchyardError {
-  return new SwitchyardError(ErrorCode.PAYLOAD_TOO_LARGE, `request body is larger than ${limitBytes} bytes`);
+export function tooLargeMessage(limitBytes: number): string {
+  return `request body is larger than ${limitBytes} bytes`;
+}
+
+export function tooLarge(limitBytes: number): SwitchyardError {
+  return new SwitchyardError(ErrorCode.PAYLOAD_TOO_LARGE, tooLargeMessage(limitBytes));
 }

@@ -21,7 +21,11 @@ export interface RawWsOptions {
   readonly timeoutMs?: number;
 }
 
-/** Called per complete data frame; `payload` only when `wantPayload` asked for it. */
+/**
+ * Called per complete data frame; `payload` only when `wantPayload` asked for it. The payload
+ * may be a view into the read buffer: valid during the call only (copy to keep it) — receivers
+ * read a few bytes of every broadcast, and a copy per frame would cost the generator more than that.
+ */
 export type FrameHandler = (opcode: number, length: number, payload: Buffer | null) => void;
 
 /**
@@ -53,7 +57,7 @@ export class RawWs {
    * often in the same read as the 101 response), with their payloads.
    */
   readonly early: Array<{ opcode: number; length: number; payload: Buffer | null }> = [];
-  onFrame: FrameHandler = (opcode, length, payload) => this.early.push({ opcode, length, payload });
+  onFrame: FrameHandler = (opcode, length, payload) => this.early.push({ opcode, length, payload: payload && Buffer.from(payload) });
   /** Whether the payload of a frame of this opcode and length should be collected. */
   wantPayload: (opcode: number, length: number) => boolean = () => true;
   onClose: () => void = () => {};
@@ -165,7 +169,7 @@ export class RawWs {
   }
 
   private finish(): void {
-    const payload = this.parts ? (this.parts.length === 1 ? Buffer.from(this.parts[0]!) : Buffer.concat(this.parts)) : null;
+    const payload = this.parts ? (this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts)) : null;
     this.parts = null;
     if (this.opcode === Opcode.PING) this.write(clientFrame(payload ?? Buffer.alloc(0), Opcode.PONG));
     else if (this.opcode === Opcode.CLOSE) this.socket.end();

@@ -18,6 +18,9 @@ if (!native) {
   process.exit(3);
 }
 
+// A normal exit, so `--cpu-prof` (bench/lib/profile.ts) writes its profile.
+process.once('SIGTERM', () => process.exit(0));
+
 let users = 0;
 const app = uws.App();
 app.ws<{ user: string }>('/ws', {

@@ -15,10 +15,11 @@
  * RSS per idle authenticated connection at 10,000.
  * Flags: `--quick` (a short validation run), `--profile` or BENCH_PROFILE=1 (bench/lib/profile.ts).
  * Env: WS_BENCH_ONLY=memory,redis (a partial run: figures printed, no verdict, nothing written),
- * WS_BENCH_SHAPES=bigroom, WS_BENCH_CLIENTS (3 load processes).
+ * WS_BENCH_SHAPES=bigroom, WS_BENCH_PHASES=idle,relay,ack, WS_BENCH_CLIENTS (3 load processes).
+ * A profile of just one shape: `WS_BENCH_ONLY=memory WS_BENCH_SHAPES=bigroom WS_BENCH_PHASES=relay … --profile`.
  */
 import { fmt, reportResult, type Target } from './lib/results.js';
-import { profileNodeArgs, profilingRequested } from './lib/profile.js';
+import { profileDir, profileNodeArgs, profilingRequested, topSelfTime } from './lib/profile.js';
 import { TokenService } from '../src/auth/tokens.js';
 import { loadUws } from '../src/gateway/uws.js';
 import { startRedis } from '../test/helpers/redis.js';
@@ -74,6 +75,7 @@ const ROWS: Row[] = [
   },
 ];
 const ONLY = process.env.WS_BENCH_ONLY?.split(',');
+const PHASES = (process.env.WS_BENCH_PHASES ?? 'idle,relay,ack').split(',');
 
 function relayLine(label: string, shape: string, f: RelayFigures): string {
   return (
@@ -92,7 +94,7 @@ async function runRow(row: Row, pool: LoadPool, tokens: string[], redisUrl: stri
     }
     console.log(`\n[${row.name}] ${servers.map((s) => `pid ${s.pid} on :${s.port}`).join(', ')}`);
     const m = (key: string, value: number) => (metrics[`${row.name}_${key}`] = value);
-    if (row.idle) {
+    if (row.idle && PHASES.includes('idle')) {
       const idle = await idlePhase(servers[0]!, pool, row.dialect, tokens, IDLE);
       console.log(`[${row.name}] ${idle.opened} idle sockets: ${fmt(idle.kb)} KB RSS each`);
       m('rss_per_idle_conn_kb', Number(idle.kb.toFixed(2)));
@@ -101,7 +103,7 @@ async function runRow(row: Row, pool: LoadPool, tokens: string[], redisUrl: stri
     let duplicated = 0;
     let closed = 0;
     let unexpected = 0;
-    for (const shape of SHAPES) {
+    for (const shape of PHASES.includes('relay') ? SHAPES : []) {
       const f = await relayPhase(servers, pool, row.dialect, shape, tokens, TIMING);
       console.log(relayLine(row.name, shape.name, f));
       m(`${shape.name}_deliveries_per_s`, Math.round(f.deliveriesPerSec));
@@ -121,7 +123,7 @@ async function runRow(row: Row, pool: LoadPool, tokens: string[], redisUrl: stri
     m('closed', closed);
     m('unexpected', unexpected);
     const acks: AckFigures[] = [];
-    for (let run = 0; run < row.ackRuns; run++) {
+    for (let run = 0; run < (PHASES.includes('ack') ? row.ackRuns : 0); run++) {
       const a = await ackPhase(servers[0]!, pool, row.dialect, tokens, ACK.sockets, ACK.ratePerSec, ACK.durationMs);
       console.log(`[${row.name}] ack run ${run + 1}: p50 ${a.p50Us} µs, p99 ${a.p99Us} µs, max ${a.maxUs} µs (${fmt(a.acksPerSec)} acks/s over ${ACK.sockets} sockets; missing ${a.missing}, failed ${a.failed})`);
       acks.push(a);
@@ -135,6 +137,13 @@ async function runRow(row: Row, pool: LoadPool, tokens: string[], redisUrl: stri
     }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
+  }
+  if (PROFILE) {
+    // Written when each server exited: the whole life of the server, all of this row's phases.
+    for (const s of servers) {
+      console.log(`[${row.name}] CPU profile of ${s.label} in ${profileDir('ws', s.label)}; top self time:`);
+      for (const t of topSelfTime(profileDir('ws', s.label))) console.log(`    ${fmt(t.pct)} %  ${fmt(t.ms)} ms  ${t.frame}`);
+    }
   }
 }
 

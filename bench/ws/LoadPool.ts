@@ -62,7 +62,7 @@ export class LoadPool {
   async open(label: string, dialect: DialectName, perProcess: SocketSpec[][], payloadBytes: number): Promise<number> {
     const replies = await Promise.all(
       this.procs.map((p, i) =>
-        p.call<{ opened: number; failed: number; firstError?: string }>({
+        p.call<{ opened: number; failed: number; retried: number; firstError?: string }>({
           cmd: 'open',
           dialect,
           host: '127.0.0.1',
@@ -73,6 +73,8 @@ export class LoadPool {
       ),
     );
     const failed = replies.reduce((n, r) => n + r.failed, 0);
+    const retried = replies.reduce((n, r) => n + r.retried, 0);
+    if (retried > 0) console.log(`note: ${label}: ${retried} sockets needed a second attempt to open`);
     if (failed > 0) throw new Error(`${label}: ${failed} sockets failed to open: ${replies.find((r) => r.firstError)?.firstError}`);
     return replies.reduce((n, r) => n + r.opened, 0);
   }

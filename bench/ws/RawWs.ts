@@ -62,6 +62,8 @@ export class RawWs {
   wantPayload: (opcode: number, length: number) => boolean = () => true;
   onClose: () => void = () => {};
   closed = false;
+  /** `code reason` of the server's close frame, when it sent one (for error messages). */
+  closeReason: string | null = null;
 
   // Frame walker state: header bytes split across reads, then payload bytes left.
   private head: Buffer | null = null;
@@ -107,8 +109,9 @@ export class RawWs {
         }
         clearTimeout(timer);
         socket.off('error', fail);
-        socket.on('error', () => {}); // a reset shows up as 'close', counted by the owner
         const ws = new RawWs(socket);
+        // A reset shows up as 'close', counted by the owner; the error names it in messages.
+        socket.on('error', (err) => (ws.closeReason ??= err.message));
         socket.on('data', (d: Buffer) => ws.walk(d));
         resolve(ws);
         const rest = head.subarray(end + 4);
@@ -172,7 +175,10 @@ export class RawWs {
     const payload = this.parts ? (this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts)) : null;
     this.parts = null;
     if (this.opcode === Opcode.PING) this.write(clientFrame(payload ?? Buffer.alloc(0), Opcode.PONG));
-    else if (this.opcode === Opcode.CLOSE) this.socket.end();
+    else if (this.opcode === Opcode.CLOSE) {
+      if (payload && payload.length >= 2) this.closeReason = `${payload.readUInt16BE(0)} ${payload.subarray(2).toString('utf8')}`;
+      this.socket.end();
+    }
     else if (this.opcode !== Opcode.PONG) this.onFrame(this.opcode, this.length, payload);
   }
 }

@@ -47,7 +47,7 @@ export function nextFrame(ws: RawWs, dialect: Dialect, timeoutMs = 10_000): Prom
     };
     ws.onClose = () => {
       clearTimeout(timer);
-      reject(new Error('socket closed while waiting for a reply'));
+      reject(new Error(`socket closed while waiting for a reply${ws.closeReason ? ` (close ${ws.closeReason})` : ''}`));
     };
   });
 }

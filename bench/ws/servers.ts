@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 /** What runs in the server process. */
@@ -92,7 +93,22 @@ export async function startServer(options: ServerOptions, secret: string, nodeAr
     child.kill('SIGKILL');
     throw err;
   });
+  if (kind === 'switchyard') await untilReady(label, port);
   return { label, pid: child.pid!, port, stop: (timeoutMs = 15_000) => stopChild(child, timeoutMs) };
+}
+
+/** Polls switchyard's `/readyz`: "started" is logged once listening, before every dependency has answered. */
+async function untilReady(label: string, port: number): Promise<void> {
+  const until = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    const status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    if (Date.now() > until) throw new Error(`${label} not ready within ${START_TIMEOUT_MS} ms (/readyz ${status})`);
+    await sleep(100);
+  }
 }
 
 export async function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> {

@@ -101,7 +101,7 @@ function layout(shape: Shape, servers: readonly ServerProcess[], processes: numb
 }
 
 /** Deliveries that should have arrived: every publisher's frames, at every other member of its room. */
-function missingDeliveries(c: Counts, members: number): number {
+export function missingDeliveries(c: Counts, members: number): number {
   let missing = 0;
   for (const [pub, sent] of Object.entries(c.sent)) missing += sent * (members - 1) - (c.distinct[Number(pub)] ?? 0);
   return missing;

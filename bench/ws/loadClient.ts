@@ -55,6 +55,7 @@ export interface ProbeReply {
   sent: number;
   /** Heartbeats whose ack never came within the grace period. */
   missing: number;
+  /** Acks carrying an error, and frames that were no ack of a pending heartbeat. */
   failed: number;
 }
 
@@ -269,7 +270,7 @@ function probe(ratePerSec: number, durationMs: number, graceMs: number): Promise
       if (kind === FrameKind.UPKEEP) return;
       const at = kind === FrameKind.ACK ? pending.get(dialect.ackId(payload)) : undefined;
       if (at === undefined) {
-        unexpected += 1;
+        failed += 1; // not an ack of a pending heartbeat
         return;
       }
       rtts.push(Math.round((performance.now() - at) * 1000));

@@ -38,6 +38,8 @@ export interface RelayFigures {
   /** Sum over the row's server processes, % of one core. */
   serverCpuPct: number;
   clientsCpuPct: number;
+  /** The shared Redis of a Redis or cluster row (0 otherwise), % of one core. */
+  redisCpuPct: number;
   /** Every core's busy time (incl. kernel softirq), % of one core. */
   machineCpuPct: number;
   lost: number;
@@ -107,13 +109,14 @@ export function missingDeliveries(c: Counts, members: number): number {
   return missing;
 }
 
-export async function relayPhase(servers: readonly ServerProcess[], pool: LoadPool, dialect: DialectName, shape: Shape, tokens: string[], timing: Timing): Promise<RelayFigures> {
+/** `redisPid`: the shared Redis, whose CPU is reported next to the servers' (not in their sum). */
+export async function relayPhase(servers: readonly ServerProcess[], pool: LoadPool, dialect: DialectName, shape: Shape, tokens: string[], timing: Timing, redisPid?: number): Promise<RelayFigures> {
   const label = servers.map((s) => s.label).join('+');
   await pool.open(label, dialect, layout(shape, servers, pool.size, tokens), shape.payloadBytes);
   await pool.send(shape.mode, shape.window);
   await sleep(timing.warmupMs);
   const c0 = await pool.counts();
-  const meter = new CpuMeter([...servers.map((s) => s.pid), ...pool.pids]);
+  const meter = new CpuMeter([...servers.map((s) => s.pid), ...pool.pids, ...(redisPid ? [redisPid] : [])]);
   const machine = new MachineMeter();
   const t0 = performance.now();
   await sleep(timing.measureMs);
@@ -134,6 +137,7 @@ export async function relayPhase(servers: readonly ServerProcess[], pool: LoadPo
     deliveriesPerSec: (c1.delivered - c0.delivered) / seconds,
     serverCpuPct: servers.reduce((s, srv) => s + cpu.get(srv.pid)!, 0),
     clientsCpuPct: pool.pids.reduce((s, pid) => s + cpu.get(pid)!, 0),
+    redisCpuPct: redisPid ? cpu.get(redisPid)! : 0,
     machineCpuPct,
     lost: missingDeliveries(last, shape.members),
     duplicated: last.duplicated,

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
-import { DIALECTS, FrameKind } from '../bench/ws/dialects.js';
+import { answersEngineIo, DIALECTS, FrameKind } from '../bench/ws/dialects.js';
 import { missingDeliveries } from '../bench/ws/phases.js';
 import { RawWs } from '../bench/ws/RawWs.js';
 import { markedPayload, Tally, writeMark } from '../bench/ws/Tally.js';
@@ -126,5 +126,24 @@ describe('bench:ws Socket.IO framing against socket.io 4', () => {
     assert.equal(io.of('/').sockets.size, 2);
     assert.equal(pub.closed || sub.closed, false);
     assert.equal(subFrames.length, 1, 'pings are upkeep, not deliveries');
+  });
+});
+
+describe('bench:ws Socket.IO dialect probe', () => {
+  test('answers only when /ws/socket.io/ speaks Engine.IO', async () => {
+    const http = createServer((_req, res) => res.writeHead(404).end());
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const { port } = http.address() as AddressInfo;
+    try {
+      assert.equal(await answersEngineIo('127.0.0.1', port, 1_000), false, 'a server without the endpoint');
+      const io = new Server(http, { path: '/ws/socket.io' });
+      try {
+        assert.equal(await answersEngineIo('127.0.0.1', port, 1_000), true, 'an Engine.IO server on that path');
+      } finally {
+        await io.close();
+      }
+    } finally {
+      http.close();
+    }
   });
 });

@@ -4,8 +4,8 @@ import { connect, type Socket } from 'node:net';
 /**
  * A minimal WebSocket client for the load generator: it must cost far less per
  * frame than the servers it measures. It never inflates (no extensions offered),
- * never decodes broadcast payloads (a frame walker reads headers and skips bodies),
- * and sends pre-built frames. Only what the bench needs: text frames, ping→pong,
+ * never decodes broadcast payloads (a frame walker hands out views of the read buffer,
+ * or skips bodies nobody asked for), and sends pre-built frames. Only what the bench needs: text frames, ping→pong,
  * server frames unmasked (RFC 6455 §5.1), payloads < 2^53.
  */
 

@@ -7,13 +7,15 @@
  * member counts what it got per (publisher, seq) (see Tally.ts), so a duplicate is an
  * error of its own and can never make up for a delivery lost on a closed socket.
  *
+ * Latency: `probeAcks.ts` (open-loop heartbeats).
+ *
  * Two send modes. `paced` (fire and forget): a room's senders keep at most `window`
  * messages beyond what one member of the room in this process has seen — that bounds how
  * far the server can run ahead of its receivers while keeping it saturated. `acked`: each
  * publisher keeps `window` acknowledged `events:channel` in flight, every ack returns a slot.
  */
-import { performance } from 'node:perf_hooks';
 import { DIALECTS, FrameKind, nextFrame, type Dialect, type DialectName } from './dialects.js';
+import { probeAcks } from './probeAcks.js';
 import { RawWs } from './RawWs.js';
 import { MARK_BYTES, markedPayload, Tally, type SocketTally, type TallyCounts, writeMark } from './Tally.js';
 
@@ -33,6 +35,8 @@ export interface SocketSpec {
 
 export type SendMode = 'paced' | 'acked';
 
+export type { ProbeReply } from './probeAcks.js';
+
 export type Command =
   | { cmd: 'open'; dialect: DialectName; host: string; sockets: SocketSpec[]; concurrency: number; payloadBytes: number }
   | { cmd: 'send'; mode: SendMode; window: number }
@@ -49,15 +53,6 @@ export interface CountReply extends TallyCounts {
   sent: Record<number, number>;
 }
 
-export interface ProbeReply {
-  /** Round trips in µs. */
-  rtts: number[];
-  sent: number;
-  /** Heartbeats whose ack never came within the grace period. */
-  missing: number;
-  /** Acks carrying an error, and frames that were no ack of a pending heartbeat. */
-  failed: number;
-}
 
 interface Publisher {
   readonly id: number;
@@ -91,7 +86,6 @@ let unexpected = 0;
 let window = 0;
 let mode: SendMode = 'paced';
 let sending = false;
-
 
 /** `n` consecutive messages of `p` in one buffer (one write). */
 function frames(p: Publisher, n: number): Buffer {
@@ -253,54 +247,6 @@ function startSending(m: SendMode, w: number): void {
   else for (const p of publishers) p.ws.write(frames(p, w));
 }
 
-/**
- * Open loop: `ratePerSec` heartbeats spread over this process's probe sockets, whatever the
- * replies do (a closed loop would slow down exactly when the server does and hide its tail).
- */
-function probe(ratePerSec: number, durationMs: number, graceMs: number): Promise<ProbeReply> {
-  const pending = new Map<number, number>();
-  const rtts: number[] = [];
-  let failed = 0;
-  let sent = 0;
-  let id = 0;
-  for (const ws of probes) {
-    ws.onFrame = (_op, _length, payload) => {
-      if (!payload) return;
-      const kind = dialect.kind(ws, payload);
-      if (kind === FrameKind.UPKEEP) return;
-      const at = kind === FrameKind.ACK ? pending.get(dialect.ackId(payload)) : undefined;
-      if (at === undefined) {
-        failed += 1; // not an ack of a pending heartbeat
-        return;
-      }
-      rtts.push(Math.round((performance.now() - at) * 1000));
-      pending.delete(dialect.ackId(payload));
-      if (dialect.ackFailed(payload)) failed += 1;
-    };
-  }
-  const start = performance.now();
-  return new Promise((resolve) => {
-    if (probes.length === 0) return resolve({ rtts, sent, missing: 0, failed });
-    const tick = setInterval(() => {
-      const now = performance.now();
-      const due = Math.floor(((Math.min(now, start + durationMs) - start) / 1000) * ratePerSec) - sent;
-      for (let i = 0; i < due; i++) {
-        const ws = probes[sent++ % probes.length]!;
-        pending.set(++id, performance.now());
-        ws.write(dialect.heartbeat(id));
-      }
-      if (now - start < durationMs) return;
-      clearInterval(tick);
-      const until = now + graceMs;
-      const wait = setInterval(() => {
-        if (pending.size > 0 && performance.now() < until) return;
-        clearInterval(wait);
-        resolve({ rtts, sent, missing: pending.size, failed });
-      }, 20);
-    }, 1);
-  });
-}
-
 async function closeAll(): Promise<void> {
   sending = false;
   const all = sockets.splice(0);
@@ -341,7 +287,7 @@ async function handle(c: Command): Promise<unknown> {
     case 'count':
       return count();
     case 'probe':
-      return probe(c.ratePerSec, c.durationMs, c.graceMs);
+      return probeAcks(dialect, probes, c.ratePerSec, c.durationMs, c.graceMs);
     case 'closeAll':
       await closeAll();
       return {};

@@ -1,263 +1,245 @@
 /**
- * `npm run bench:ws` — one run, one load generator, three servers:
- *   (1) a bare uWebSockets.js app doing the same broadcast (the ceiling),
- *   (2) switchyard as shipped (`node dist/src/main.js`, memory coordination),
- *   (3) socket.io 4 on its default server.
- * Per server: RSS per idle authenticated connection at 10,000 sockets, room
- * broadcast deliveries/s (switchyard: `events:channel`), ack round trip p50/p99.
- * The generator is several processes of minimal raw-socket clients that count
- * frames without decoding them; every server's CPU is sampled from /proc so a
- * reader can see the server (not the generator) was the limit.
- * Targets: switchyard ≥ 0.8× bare uWS and ≥ 5× socket.io deliveries/s; ≤ 8 KB RSS per idle connection.
- * Knobs (env): WS_BENCH_CLIENTS (3), WS_BENCH_ROOMS (10), WS_BENCH_MEMBERS (100), WS_BENCH_WINDOW (32),
- * WS_BENCH_IDLE (10000), WS_BENCH_MEASURE_MS (8000); WS_BENCH_ONLY=uws,switchyard (a partial run, no verdict).
+ * `npm run bench:ws` — one run, one raw-socket load generator (several processes), every
+ * server in its own process, compared per server CPU-second (/proc/<pid>/stat):
+ *   uws       a bare uWebSockets.js app doing the same relay (the ceiling)
+ *   socketio  socket.io 4 on its default server
+ *   memory    switchyard `/ws`, memory coordination (`node dist/src/main.js`)
+ *   redis     switchyard `/ws`, Redis coordination
+ *   sio       switchyard's Socket.IO dialect on `/ws/socket.io` (when it answers the handshake)
+ *   cluster / socketio_cluster  two switchyard (Redis) instances vs two socket.io servers with
+ *             `@socket.io/redis-adapter`, every room's members split across the two.
+ * Relay shapes: `rooms` (10 rooms × 100 members, 4 publishers each, fire and forget, paced) and
+ * `bigroom` (1 room × 200 members, 4 publishers each keeping 32 ACKED `events:channel` in flight,
+ * 100-byte payloads). Loss check per (publisher, seq) per receiver: lost, duplicated, closed apart.
+ * Ack round trip: `heartbeat` with ack at 5,000/s over 200 sockets (open loop), Redis worst of 3.
+ * RSS per idle authenticated connection at 10,000.
+ * Flags: `--quick` (a short validation run), `--profile` or BENCH_PROFILE=1 (bench/lib/profile.ts).
+ * Env: WS_BENCH_ONLY=memory,redis (a partial run: figures printed, no verdict, nothing written),
+ * WS_BENCH_SHAPES=bigroom, WS_BENCH_PHASES=idle,relay,ack, WS_BENCH_CLIENTS (3 load processes).
+ * A profile of just one shape: `WS_BENCH_ONLY=memory WS_BENCH_SHAPES=bigroom WS_BENCH_PHASES=relay … --profile`.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fmt, reportResult, type Target } from './lib/results.js';
+import { profileDir, profileNodeArgs, profilingRequested, topSelfTime } from './lib/profile.js';
 import { TokenService } from '../src/auth/tokens.js';
 import { loadUws } from '../src/gateway/uws.js';
-import { fmt, percentile, reportResult, type Target } from './lib/results.js';
-import type { DialectName } from './ws/dialects.js';
-import type { Command, CountReply, SocketSpec } from './ws/loadClient.js';
-import { CpuMeter, MachineMeter, rssBytes } from './ws/procStats.js';
+import { startRedis } from '../test/helpers/redis.js';
+import { answersEngineIo, type DialectName } from './ws/dialects.js';
+import { LoadPool } from './ws/LoadPool.js';
+import { ackPhase, idlePhase, relayPhase, type AckFigures, type RelayFigures, type Shape, type Timing } from './ws/phases.js';
+import { startServer, type ServerOptions, type ServerProcess } from './ws/servers.js';
 import { availableParallelism } from 'node:os';
-import { startServer, stopChild, type ServerProcess } from './ws/servers.js';
 
-const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const CLIENTS = int('WS_BENCH_CLIENTS', 3);
-const ROOMS = int('WS_BENCH_ROOMS', 10);
-const MEMBERS = int('WS_BENCH_MEMBERS', 100); // per room, the senders included
-const SENDERS = int('WS_BENCH_SENDERS', 4); // per room, all in one load process (paced together)
-const WINDOW = int('WS_BENCH_WINDOW', 32); // messages per room beyond what a paced receiver has seen
-const IDLE = int('WS_BENCH_IDLE', 10_000);
-const MEASURE_MS = int('WS_BENCH_MEASURE_MS', 8_000);
-const ONLY = (process.env.WS_BENCH_ONLY ?? 'uws,switchyard,socketio').split(',') as DialectName[];
-const WARMUP_MS = 2_000;
-const PROBES = 32; // latency sockets, closed loop
-const PROBE_MS = 4_000;
-const SETTLE_MS = 3_000;
-const DRAIN_MS = 10_000;
-const DEADLINE_MS = 5 * 60_000;
-const PAYLOAD = 'a typing indicator or a short channel message, 64 bytes of text..';
+const QUICK = process.argv.includes('--quick');
+const PROFILE = profilingRequested();
+const CLIENTS = Number(process.env.WS_BENCH_CLIENTS ?? 3);
+const IDLE = QUICK ? 1_000 : 10_000;
+const TIMING: Timing = QUICK ? { warmupMs: 500, measureMs: 1_500, drainMs: 5_000 } : { warmupMs: 1_500, measureMs: 5_000, drainMs: 10_000 };
+const ACK = { sockets: 200, ratePerSec: 5_000, durationMs: QUICK ? 1_500 : 4_000 };
+const REDIS_ACK_RUNS = 3; // the Redis tail is unstable (issue 14): report the worst of several runs
+const DEADLINE_MS = 8 * 60_000;
 const SECRET = 'bench-secret-0123456789abcdef';
-const LOOPBACKS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
 
-/** One load-generator process, with request/reply over IPC. */
-class Client {
-  private seq = 0;
-  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  constructor(readonly child: ChildProcess) {
-    child.on('message', (msg: { seq: number; ok: boolean; result?: unknown; error?: string }) => {
-      const w = this.waiting.get(msg.seq);
-      this.waiting.delete(msg.seq);
-      if (msg.ok) w?.resolve(msg.result);
-      else w?.reject(new Error(msg.error));
-    });
-    child.once('exit', (code) => {
-      for (const w of this.waiting.values()) w.reject(new Error(`load client exited with ${code}`));
-      this.waiting.clear();
-    });
-  }
-  get pid(): number {
-    return this.child.pid!;
-  }
-  call<T>(command: Command): Promise<T> {
-    const seq = ++this.seq;
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.set(seq, { resolve: resolve as (v: unknown) => void, reject });
-      this.child.send({ seq, command });
-    });
-  }
+const SHAPES: Shape[] = [
+  { name: 'rooms', rooms: 10, members: 100, publishers: 4, mode: 'paced', window: 32, payloadBytes: 64 },
+  { name: 'bigroom', rooms: 1, members: 200, publishers: 4, mode: 'acked', window: 32, payloadBytes: 100 },
+].filter((s) => !process.env.WS_BENCH_SHAPES || process.env.WS_BENCH_SHAPES.split(',').includes(s.name)) as Shape[];
+
+interface Row {
+  /** Metric prefix. */
+  readonly name: string;
+  readonly servers: Array<Omit<ServerOptions, 'redisUrl'> & { redis?: boolean }>;
+  readonly dialect: DialectName;
+  readonly idle: boolean;
+  readonly ackRuns: number;
 }
 
-interface Figures {
-  deliveriesPerSec: number;
-  serverCpuPct: number;
-  clientsCpuPct: number;
-  /** Every core's busy time (incl. kernel softirq), % of one core. */
-  machineCpuPct: number;
-  lost: number;
-  closed: number;
-  unexpected: number;
-  ackP50Us: number;
-  ackP99Us: number;
-  acksPerSec: number;
-  rssPerIdleKb: number;
-  idleOpened: number;
-}
+const ROWS: Row[] = [
+  { name: 'uws', servers: [{ kind: 'uws', label: 'uws' }], dialect: 'envelope', idle: true, ackRuns: 1 },
+  { name: 'socketio', servers: [{ kind: 'socketio', label: 'socketio' }], dialect: 'socketio', idle: true, ackRuns: 1 },
+  { name: 'memory', servers: [{ kind: 'switchyard', label: 'memory' }], dialect: 'envelope', idle: true, ackRuns: 1 },
+  { name: 'redis', servers: [{ kind: 'switchyard', label: 'redis', redis: true, redisPrefix: 'bench-redis' }], dialect: 'envelope', idle: false, ackRuns: REDIS_ACK_RUNS },
+  { name: 'sio', servers: [{ kind: 'switchyard', label: 'sio' }], dialect: 'switchyard-socketio', idle: true, ackRuns: 1 },
+  {
+    name: 'cluster',
+    servers: ['a', 'b'].map((x) => ({ kind: 'switchyard' as const, label: `cluster-${x}`, redis: true, redisPrefix: 'bench-cluster' })),
+    dialect: 'envelope',
+    idle: false,
+    ackRuns: 0,
+  },
+  {
+    name: 'socketio_cluster',
+    servers: ['a', 'b'].map((x) => ({ kind: 'socketio' as const, label: `socketio-cluster-${x}`, redis: true, redisPrefix: 'bench-sio' })),
+    dialect: 'socketio',
+    idle: false,
+    ackRuns: 0,
+  },
+];
+const ONLY = process.env.WS_BENCH_ONLY?.split(',');
+const PHASES = (process.env.WS_BENCH_PHASES ?? 'idle,relay,ack').split(',');
 
-async function openAll(clients: Client[], server: ServerProcess, perClient: SocketSpec[][]): Promise<number> {
-  const replies = await Promise.all(
-    clients.map((c, i) =>
-      c.call<{ opened: number; failed: number; firstError?: string }>({
-        cmd: 'open',
-        dialect: server.name,
-        host: '127.0.0.1',
-        port: server.port,
-        sockets: perClient[i]!,
-        concurrency: 50,
-        payload: PAYLOAD,
-      }),
-    ),
+function relayLine(label: string, shape: string, f: RelayFigures): string {
+  return (
+    `[${label}] ${shape}: ${fmt(f.deliveriesPerSec)} deliveries/s, server CPU ${fmt(f.serverCpuPct)} % ` +
+    `(${fmt(f.deliveriesPerSec / (f.serverCpuPct / 100))} per server CPU-s), ${f.redisCpuPct ? `Redis CPU ${fmt(f.redisCpuPct)} %, ` : ''}load CPU ${fmt(f.clientsCpuPct)} %, ` +
+    `machine ${fmt(f.machineCpuPct)} % of ${availableParallelism() * 100}; lost ${f.lost}, duplicated ${f.duplicated}, closed ${f.closed}, unexpected ${f.unexpected}`
   );
-  const failed = replies.reduce((n, r) => n + r.failed, 0);
-  if (failed > 0) throw new Error(`${server.name}: ${failed} sockets failed to open: ${replies.find((r) => r.firstError)?.firstError}`);
-  return replies.reduce((n, r) => n + r.opened, 0);
 }
 
-const closeAll = (clients: Client[]) => Promise.all(clients.map((c) => c.call({ cmd: 'closeAll' })));
-const counts = async (clients: Client[]) => {
-  const all = await Promise.all(clients.map((c) => c.call<CountReply>({ cmd: 'count' })));
-  return all.reduce((a, b) => ({ delivered: a.delivered + b.delivered, sent: a.sent + b.sent, closed: a.closed + b.closed, unexpected: a.unexpected + b.unexpected }));
-};
-
-/** RSS growth of the server from opening IDLE authenticated sockets that then sit idle. */
-async function idlePhase(server: ServerProcess, clients: Client[], tokens: string[]): Promise<{ kb: number; opened: number }> {
-  await sleep(1_000);
-  const before = rssBytes(server.pid);
-  const perClient: SocketSpec[][] = clients.map(() => []);
-  for (let i = 0; i < IDLE; i++) perClient[i % clients.length]!.push({ token: tokens[i]!, kind: 'idle', localAddress: LOOPBACKS[i % LOOPBACKS.length] });
-  const opened = await openAll(clients, server, perClient);
-  await sleep(SETTLE_MS);
-  const after = rssBytes(server.pid);
-  await closeAll(clients);
-  await sleep(1_000);
-  return { kb: (after - before) / opened / 1024, opened };
-}
-
-/** ROOMS rooms of MEMBERS sockets; SENDERS paced senders per room; every receiver counts what it receives. */
-async function broadcastPhase(server: ServerProcess, clients: Client[], tokens: string[]) {
-  const perClient: SocketSpec[][] = clients.map(() => []);
-  let t = 0;
-  for (let r = 0; r < ROOMS; r++) {
-    const channel = `bench${r}`;
-    const home = r % clients.length;
-    for (let s = 0; s < SENDERS; s++) perClient[home]!.push({ token: tokens[t++]!, kind: 'sender', channel });
-    // Receiver 0 lands in the senders' process: it paces them.
-    for (let j = 0; j < MEMBERS - SENDERS; j++) {
-      perClient[(home + j) % clients.length]!.push({ token: tokens[t++]!, kind: 'receiver', channel, localAddress: LOOPBACKS[t % LOOPBACKS.length] });
+/** Runs one row's phases; its metrics go into `metrics` under `<row>_…`. */
+async function runRow(row: Row, pool: LoadPool, tokens: string[], redis: { url: string; pid: number | null }, metrics: Record<string, number>): Promise<void> {
+  const usesRedis = row.servers.some((s) => s.redis);
+  const servers: ServerProcess[] = [];
+  try {
+    for (const s of row.servers) {
+      servers.push(await startServer({ ...s, redisUrl: s.redis ? redis.url : undefined }, SECRET, profileNodeArgs('ws', s.label, PROFILE)));
+    }
+    console.log(`\n[${row.name}] ${servers.map((s) => `pid ${s.pid} on :${s.port}`).join(', ')}`);
+    const m = (key: string, value: number) => (metrics[`${row.name}_${key}`] = value);
+    if (row.idle && PHASES.includes('idle')) {
+      const idle = await idlePhase(servers[0]!, pool, row.dialect, tokens, IDLE);
+      console.log(`[${row.name}] ${idle.opened} idle sockets: ${fmt(idle.kb)} KB RSS each`);
+      m('rss_per_idle_conn_kb', Number(idle.kb.toFixed(2)));
+    }
+    let lost = 0;
+    let duplicated = 0;
+    let closed = 0;
+    let unexpected = 0;
+    for (const shape of PHASES.includes('relay') ? SHAPES : []) {
+      const f = await relayPhase(servers, pool, row.dialect, shape, tokens, TIMING, usesRedis ? (redis.pid ?? undefined) : undefined);
+      console.log(relayLine(row.name, shape.name, f));
+      m(`${shape.name}_deliveries_per_s`, Math.round(f.deliveriesPerSec));
+      m(`${shape.name}_server_cpu_pct`, Math.round(f.serverCpuPct));
+      m(`${shape.name}_machine_cpu_pct`, Math.round(f.machineCpuPct));
+      if (usesRedis) m(`${shape.name}_redis_cpu_pct`, Math.round(f.redisCpuPct));
+      // The box is shared by server, generator and the kernel's loopback TCP: the comparison is
+      // per server CPU-second (deliveries/s the server would do at 100 % of one core).
+      m(`${shape.name}_deliveries_per_server_cpu_s`, Math.round(f.deliveriesPerSec / (f.serverCpuPct / 100)));
+      if (f.serverCpuPct < 80 * servers.length) console.log(`note: ${row.name} ${shape.name}: server at ${fmt(f.serverCpuPct)} % with the machine at ${fmt(f.machineCpuPct)} %: the box, not the server, was the limit`);
+      lost += f.lost;
+      duplicated += f.duplicated;
+      closed += f.closed;
+      unexpected += f.unexpected;
+    }
+    m('lost', lost);
+    m('duplicated', duplicated);
+    m('closed', closed);
+    // Stray events (on sockets in no room, an echo to its publisher, unreadable frames), failed or missing acks.
+    let errors = unexpected;
+    const acks: AckFigures[] = [];
+    for (let run = 0; run < (PHASES.includes('ack') ? row.ackRuns : 0); run++) {
+      const a = await ackPhase(servers[0]!, pool, row.dialect, tokens, ACK.sockets, ACK.ratePerSec, ACK.durationMs);
+      console.log(`[${row.name}] ack run ${run + 1}: p50 ${a.p50Us} µs, p99 ${a.p99Us} µs, max ${a.maxUs} µs (${fmt(a.acksPerSec)} acks/s over ${ACK.sockets} sockets; missing ${a.missing}, failed ${a.failed})`);
+      acks.push(a);
+    }
+    if (acks.length > 0) {
+      const worst = (pick: (a: AckFigures) => number) => Math.max(...acks.map(pick));
+      m('ack_p50_us', worst((a) => a.p50Us));
+      m('ack_p99_us', worst((a) => a.p99Us));
+      m('ack_max_us', worst((a) => a.maxUs));
+      errors += acks.reduce((n, a) => n + a.missing + a.failed, 0);
+    }
+    m('errors', errors);
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+  if (PROFILE) {
+    // Written when each server exited: the whole life of the server, all of this row's phases.
+    for (const s of servers) {
+      console.log(`[${row.name}] CPU profile of ${s.label} in ${profileDir('ws', s.label)}; top self time:`);
+      for (const t of topSelfTime(profileDir('ws', s.label))) console.log(`    ${fmt(t.pct)} %  ${fmt(t.ms)} ms  ${t.frame}`);
     }
   }
-  await openAll(clients, server, perClient);
-  await Promise.all(clients.map((c) => c.call({ cmd: 'send', window: WINDOW })));
-  await sleep(WARMUP_MS);
-  const c0 = await counts(clients);
-  const meter = new CpuMeter([server.pid, ...clients.map((c) => c.pid)]);
-  const machine = new MachineMeter();
-  const t0 = performance.now();
-  await sleep(MEASURE_MS);
-  const c1 = await counts(clients);
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = meter.read();
-  const machineCpuPct = machine.read(availableParallelism());
-  const sent = (await Promise.all(clients.map((c) => c.call<{ sent: number }>({ cmd: 'stopSend' })))).reduce((n, r) => n + r.sent, 0);
-  // A sender does not receive its own message, but does receive the other senders' ones.
-  const expected = sent * (MEMBERS - SENDERS);
-  const deadline = Date.now() + DRAIN_MS;
-  let last = await counts(clients);
-  while (last.delivered < expected && Date.now() < deadline) {
-    await sleep(100);
-    last = await counts(clients);
-  }
-  await closeAll(clients);
-  return {
-    deliveriesPerSec: (c1.delivered - c0.delivered) / seconds,
-    serverCpuPct: cpu.get(server.pid)!,
-    clientsCpuPct: clients.reduce((s, c) => s + cpu.get(c.pid)!, 0),
-    machineCpuPct,
-    lost: expected - last.delivered,
-    closed: last.closed,
-    unexpected: last.unexpected,
+}
+
+const ratio = (a: number | undefined, b: number | undefined, digits = 3) => (a === undefined || b === undefined ? NaN : Number((a / b).toFixed(digits)));
+
+/** The comparisons and their targets (issues 14, 10 and 12). */
+function verdicts(metrics: Record<string, number>, sio: boolean): Record<string, Target> {
+  const perCpu = (row: string, shape: string) => metrics[`${row}_${shape}_deliveries_per_server_cpu_s`];
+  const targets: Record<string, Target> = {};
+  const compare = (name: string, a: string, b: string, shape: string, target: Target) => {
+    metrics[`${name}_${shape}`] = ratio(perCpu(a, shape), perCpu(b, shape));
+    targets[`${name}_${shape}`] = target;
   };
-}
-
-/** PROBES sockets in a closed loop of acknowledged events (switchyard/bare: `heartbeat` with ack; socket.io: emit with ack). */
-async function ackPhase(server: ServerProcess, clients: Client[], tokens: string[]) {
-  const perClient: SocketSpec[][] = clients.map(() => []);
-  for (let i = 0; i < PROBES; i++) perClient[i % clients.length]!.push({ token: tokens[i]!, kind: 'probe' });
-  await openAll(clients, server, perClient);
-  const replies = await Promise.all(clients.map((c) => c.call<{ rtts: number[] }>({ cmd: 'probe', durationMs: PROBE_MS })));
-  await closeAll(clients);
-  const rtts = replies.flatMap((r) => r.rtts).sort((a, b) => a - b);
-  return { ackP50Us: percentile(rtts, 50), ackP99Us: percentile(rtts, 99), acksPerSec: rtts.length / (PROBE_MS / 1000) };
-}
-
-async function measure(name: DialectName, clients: Client[], tokens: string[]): Promise<Figures> {
-  const server = await startServer(name, SECRET);
-  try {
-    console.log(`\n[${name}] pid ${server.pid} on :${server.port}`);
-    const idle = await idlePhase(server, clients, tokens);
-    console.log(`[${name}] ${idle.opened} idle sockets: ${fmt(idle.kb)} KB RSS each`);
-    const b = await broadcastPhase(server, clients, tokens);
-    console.log(
-      `[${name}] broadcast: ${fmt(b.deliveriesPerSec)} deliveries/s, server CPU ${fmt(b.serverCpuPct)} %, ` +
-        `load clients CPU ${fmt(b.clientsCpuPct)} % (sum of ${clients.length}), machine ${fmt(b.machineCpuPct)} % of ${availableParallelism() * 100}, lost ${b.lost}, closed ${b.closed}, unexpected ${b.unexpected}`,
-    );
-    const a = await ackPhase(server, clients, tokens);
-    console.log(`[${name}] ack round trip: p50 ${a.ackP50Us} µs, p99 ${a.ackP99Us} µs (${fmt(a.acksPerSec)} acks/s over ${PROBES} sockets)`);
-    return { ...b, ...a, rssPerIdleKb: idle.kb, idleOpened: idle.opened };
-  } finally {
-    await server.stop();
+  for (const { name: shape } of SHAPES) {
+    compare('memory_vs_uws', 'memory', 'uws', shape, { min: 0.8 });
+    compare('memory_vs_socketio', 'memory', 'socketio', shape, { min: 5 });
+    compare('redis_vs_memory', 'redis', 'memory', shape, { min: 0.7 });
+    compare('cluster_vs_socketio_cluster', 'cluster', 'socketio_cluster', shape, { min: 5 });
+    if (sio) {
+      compare('sio_vs_socketio', 'sio', 'socketio', shape, { min: 5 });
+      compare('sio_vs_memory', 'sio', 'memory', shape, { min: 0.6 });
+    }
   }
+  metrics.memory_ack_p99_vs_uws = ratio(metrics.memory_ack_p99_us, metrics.uws_ack_p99_us, 2);
+  targets.memory_ack_p99_vs_uws = { max: 1.5 };
+  metrics.redis_ack_p99_worst_ms = ratio(metrics.redis_ack_p99_us, 1000, 3);
+  targets.redis_ack_p99_worst_ms = { max: 2 };
+  targets.memory_rss_per_idle_conn_kb = { max: 3 };
+  if (sio) {
+    metrics.sio_ack_p99_vs_memory = ratio(metrics.sio_ack_p99_us, metrics.memory_ack_p99_us, 2);
+    targets.sio_ack_p99_vs_memory = { max: 1.5 };
+    targets.sio_rss_per_idle_conn_kb = { max: 4 };
+  }
+  // Validity: every delivery arrived once; no socket closed, no stray event, every ack came.
+  for (const row of ROWS) {
+    if (row.name === 'sio' && !sio) continue;
+    for (const k of ['lost', 'duplicated', 'closed', 'errors']) targets[`${row.name}_${k}`] = { max: 0 };
+  }
+  return targets;
 }
 
 async function main(): Promise<number> {
-  const { native } = loadUws();
-  if (!native) {
+  if (!loadUws().native) {
     console.error(`bench:ws: uWebSockets.js is on its JS fallback (no native binary for Node ABI ${process.versions.modules}); refusing to report.`);
     return 2;
   }
+  const redis = await startRedis();
+  if (!redis) {
+    console.error('bench:ws: needs redis-server on PATH (or REDIS_URL) for the Redis and cluster rows');
+    return 2;
+  }
   const signer = new TokenService(SECRET);
-  const tokens = await Promise.all(Array.from({ length: Math.max(IDLE, ROOMS * MEMBERS) }, (_, i) => signer.sign({ sub: `u${i}`, ttlSeconds: 3_600 })));
-  const script = fileURLToPath(new URL('./ws/loadClient.js', import.meta.url));
-  const clients = Array.from({ length: CLIENTS }, () => new Client(fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })));
-  console.log(`bench:ws — ${CLIENTS} load processes; ${ROOMS} rooms × ${MEMBERS} members, window ${WINDOW}; ${IDLE} idle sockets; uWS native`);
+  const tokens = await Promise.all(Array.from({ length: Math.max(IDLE, 1_000) }, (_, i) => signer.sign({ sub: `u${i}`, ttlSeconds: 3_600 })));
+  const pool = new LoadPool(CLIENTS);
+  console.log(
+    `bench:ws${QUICK ? ' --quick' : ''}${PROFILE ? ' --profile' : ''} — ${CLIENTS} load processes; shapes ${SHAPES.map((s) => `${s.name} (${s.rooms} × ${s.members}, ${s.publishers} publishers, ${s.mode}, window ${s.window}, ${s.payloadBytes} B)`).join(', ')}; ` +
+      `${IDLE} idle sockets; acks ${ACK.ratePerSec}/s over ${ACK.sockets} sockets; Redis ${redis.url}`,
+  );
   try {
-    const figures = {} as Record<DialectName, Figures>;
-    for (const name of ONLY) figures[name] = await measure(name, clients, tokens);
-    if (ONLY.length < 3) {
-      console.log(JSON.stringify(figures, null, 2));
-      return 0; // a partial run (WS_BENCH_ONLY, for profiling) reports no verdict
-    }
-
     const metrics: Record<string, number> = {};
-    for (const [name, f] of Object.entries(figures)) {
-      metrics[`${name}_deliveries_per_s`] = Math.round(f.deliveriesPerSec);
-      metrics[`${name}_server_cpu_pct`] = Math.round(f.serverCpuPct);
-      metrics[`${name}_load_clients_cpu_pct`] = Math.round(f.clientsCpuPct);
-      metrics[`${name}_machine_cpu_pct`] = Math.round(f.machineCpuPct);
-      metrics[`${name}_ack_p50_us`] = f.ackP50Us;
-      metrics[`${name}_ack_p99_us`] = f.ackP99Us;
-      metrics[`${name}_rss_per_idle_conn_kb`] = Number(f.rssPerIdleKb.toFixed(2));
-      metrics[`${name}_lost_or_closed`] = f.lost + f.closed + f.unexpected;
+    let sio = false;
+    for (const row of ROWS) {
+      if (ONLY && !ONLY.includes(row.name)) continue;
+      if (row.name === 'sio') {
+        sio = await probeDialect();
+        if (!sio) {
+          console.log('\n!!! switchyard socket.io dialect not available (no Engine.IO answer on /ws/socket.io/): the sio row is left out');
+          continue;
+        }
+      }
+      await runRow(row, pool, tokens, redis, metrics);
     }
-    // On a small box the generator and the kernel's loopback TCP work share the cores with the
-    // server, which then cannot reach 100 % of a core (see *_machine_cpu_pct). The comparison is
-    // therefore made per server CPU-second: deliveries/s the server would do at 100 % of one core.
-    for (const [name, f] of Object.entries(figures)) {
-      metrics[`${name}_deliveries_per_server_cpu_s`] = Math.round(f.deliveriesPerSec / (f.serverCpuPct / 100));
+    if (ONLY) {
+      console.log(JSON.stringify(metrics, null, 2));
+      return 0; // a partial run (for profiling) reports no verdict
     }
-    const perCore = (name: DialectName) => metrics[`${name}_deliveries_per_server_cpu_s`]!;
-    metrics.switchyard_vs_uws = Number((perCore('switchyard') / perCore('uws')).toFixed(3));
-    metrics.switchyard_vs_socketio = Number((perCore('switchyard') / perCore('socketio')).toFixed(2));
-    metrics.switchyard_vs_uws_raw = Number((figures.switchyard.deliveriesPerSec / figures.uws.deliveriesPerSec).toFixed(3));
-    metrics.switchyard_vs_socketio_raw = Number((figures.switchyard.deliveriesPerSec / figures.socketio.deliveriesPerSec).toFixed(2));
-    for (const [name, f] of Object.entries(figures)) {
-      if (f.serverCpuPct < 80) console.log(`note: ${name} server at ${fmt(f.serverCpuPct)} % of a core with the machine at ${fmt(f.machineCpuPct)} %: the box, not the server, was the limit`);
-    }
-    const targets: Record<string, Target> = {
-      switchyard_vs_uws: { min: 0.8 },
-      switchyard_vs_socketio: { min: 5 },
-      switchyard_rss_per_idle_conn_kb: { max: 8 },
-      // Validity: every delivery arrived; no socket was closed or got a stray event.
-      switchyard_lost_or_closed: { max: 0 },
-      uws_lost_or_closed: { max: 0 },
-      socketio_lost_or_closed: { max: 0 },
-    };
+    if (QUICK) metrics.quick_run = 1; // a validation run: not a figure to publish
+    const targets = verdicts(metrics, sio);
     return reportResult('ws', metrics, targets).pass ? 0 : 1;
   } finally {
-    await Promise.all(clients.map((c) => stopChild(c.child, 5_000)));
+    await pool.stop();
+    await redis.stop();
+  }
+}
+
+/** One Engine.IO handshake against a fresh switchyard process. */
+async function probeDialect(): Promise<boolean> {
+  const server = await startServer({ kind: 'switchyard', label: 'sio-probe' }, SECRET);
+  try {
+    return await answersEngineIo('127.0.0.1', server.port);
+  } finally {
+    await server.stop();
   }
 }
 

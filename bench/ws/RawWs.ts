@@ -4,8 +4,8 @@ import { connect, type Socket } from 'node:net';
 /**
  * A minimal WebSocket client for the load generator: it must cost far less per
  * frame than the servers it measures. It never inflates (no extensions offered),
- * never decodes broadcast payloads (a frame walker reads headers and skips bodies),
- * and sends pre-built frames. Only what the bench needs: text frames, ping→pong,
+ * never decodes broadcast payloads (a frame walker hands out views of the read buffer,
+ * or skips bodies nobody asked for), and sends pre-built frames. Only what the bench needs: text frames, ping→pong,
  * server frames unmasked (RFC 6455 §5.1), payloads < 2^53.
  */
 
@@ -21,7 +21,11 @@ export interface RawWsOptions {
   readonly timeoutMs?: number;
 }
 
-/** Called per complete data frame; `payload` only when `wantPayload` asked for it. */
+/**
+ * Called per complete data frame; `payload` only when `wantPayload` asked for it. The payload
+ * may be a view into the read buffer: valid during the call only (copy to keep it) — receivers
+ * read a few bytes of every broadcast, and a copy per frame would cost the generator more than that.
+ */
 export type FrameHandler = (opcode: number, length: number, payload: Buffer | null) => void;
 
 /**
@@ -53,11 +57,13 @@ export class RawWs {
    * often in the same read as the 101 response), with their payloads.
    */
   readonly early: Array<{ opcode: number; length: number; payload: Buffer | null }> = [];
-  onFrame: FrameHandler = (opcode, length, payload) => this.early.push({ opcode, length, payload });
+  onFrame: FrameHandler = (opcode, length, payload) => this.early.push({ opcode, length, payload: payload && Buffer.from(payload) });
   /** Whether the payload of a frame of this opcode and length should be collected. */
   wantPayload: (opcode: number, length: number) => boolean = () => true;
   onClose: () => void = () => {};
   closed = false;
+  /** `code reason` of the server's close frame, when it sent one (for error messages). */
+  closeReason: string | null = null;
 
   // Frame walker state: header bytes split across reads, then payload bytes left.
   private head: Buffer | null = null;
@@ -103,8 +109,9 @@ export class RawWs {
         }
         clearTimeout(timer);
         socket.off('error', fail);
-        socket.on('error', () => {}); // a reset shows up as 'close', counted by the owner
         const ws = new RawWs(socket);
+        // A reset shows up as 'close', counted by the owner; the error names it in messages.
+        socket.on('error', (err) => (ws.closeReason ??= err.message));
         socket.on('data', (d: Buffer) => ws.walk(d));
         resolve(ws);
         const rest = head.subarray(end + 4);
@@ -165,10 +172,13 @@ export class RawWs {
   }
 
   private finish(): void {
-    const payload = this.parts ? (this.parts.length === 1 ? Buffer.from(this.parts[0]!) : Buffer.concat(this.parts)) : null;
+    const payload = this.parts ? (this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts)) : null;
     this.parts = null;
     if (this.opcode === Opcode.PING) this.write(clientFrame(payload ?? Buffer.alloc(0), Opcode.PONG));
-    else if (this.opcode === Opcode.CLOSE) this.socket.end();
+    else if (this.opcode === Opcode.CLOSE) {
+      if (payload && payload.length >= 2) this.closeReason = `${payload.readUInt16BE(0)} ${payload.subarray(2).toString('utf8')}`;
+      this.socket.end();
+    }
     else if (this.opcode !== Opcode.PONG) this.onFrame(this.opcode, this.length, payload);
   }
 }

@@ -18,6 +18,9 @@ if (!native) {
   process.exit(3);
 }
 
+// A normal exit, so `--cpu-prof` (bench/lib/profile.ts) writes its profile.
+process.once('SIGTERM', () => process.exit(0));
+
 let users = 0;
 const app = uws.App();
 app.ws<{ user: string }>('/ws', {
@@ -50,7 +53,13 @@ app.ws<{ user: string }>('/ws', {
         event: 'events:channel',
         data: { channel_id: msg.data.channel_id, user_id: ws.getUserData().user, data: msg.data.data ?? null },
       });
+      // The ack goes out BEFORE the publish: a `send` on a socket subscribed to a topic with
+      // unflushed publishes makes uWS drain the topic to every subscriber first (to keep order),
+      // so ack-after-publish turns every relay into one write per member — measured 12× less
+      // per server CPU-second in the 1 × 200 acked shape (0.28M vs 3.5M deliveries/CPU-s).
+      if (msg.ack !== undefined) ws.send(JSON.stringify({ ack: msg.ack, data: reply }), false);
       ws.publish(`channel:${msg.data.channel_id}`, frame, false);
+      return;
     }
     if (msg.ack !== undefined) ws.send(JSON.stringify({ ack: msg.ack, data: reply }), false);
   },

@@ -1,82 +1,131 @@
 /**
  * One load-generator process of `bench:ws`, driven by the orchestrator over IPC.
- * Several of these run at once so the generator is not the bottleneck; each only
- * counts frames (no payload decoding) and writes pre-built frames.
+ * Several of these run at once so the generator is not the bottleneck; each writes
+ * pre-built frames and reads only the few bytes of a delivery that name it.
  *
- * Broadcast pacing: a sender keeps at most `window` messages beyond what one
- * receiver of its room in this same process has seen. That bounds how far the
- * server can run ahead of its receivers (otherwise it would buffer without limit,
- * or close them as slow consumers) while keeping it saturated.
+ * Every broadcast carries a marker `~PPPPSSSSSSSS` (publisher id, sequence number): each
+ * member counts what it got per (publisher, seq) (see Tally.ts), so a duplicate is an
+ * error of its own and can never make up for a delivery lost on a closed socket.
+ *
+ * Latency: `probeAcks.ts` (open-loop heartbeats).
+ *
+ * Two send modes. `paced` (fire and forget): a room's senders keep at most `window`
+ * messages beyond what one member of the room in this process has seen — that bounds how
+ * far the server can run ahead of its receivers while keeping it saturated. `acked`: each
+ * publisher keeps `window` acknowledged `events:channel` in flight, every ack returns a slot.
  */
-import { performance } from 'node:perf_hooks';
-import { DIALECTS, nextFrame, wantUpkeepPayload, type Dialect, type DialectName } from './dialects.js';
+import { DIALECTS, FrameKind, nextFrame, type Dialect, type DialectName } from './dialects.js';
+import { probeAcks } from './probeAcks.js';
 import { RawWs } from './RawWs.js';
+import { MARK_BYTES, markedPayload, Tally, type SocketTally, type TallyCounts, writeMark } from './Tally.js';
 
-export type SocketKind = 'idle' | 'receiver' | 'sender' | 'probe';
+export type SocketKind = 'idle' | 'member' | 'publisher' | 'probe';
 
 export interface SocketSpec {
   readonly token: string;
   readonly kind: SocketKind;
-  /** Channel id (room `channel:<id>`) for receivers and senders. */
+  /** Channel id (room `channel:<id>`) for members and publishers. */
   readonly channel?: string;
+  /** Publisher id, unique in the run, for publishers. */
+  readonly publisher?: number;
+  /** Server port for this socket (cluster rows split a room across two servers). */
+  readonly port: number;
   readonly localAddress?: string;
 }
 
+export type SendMode = 'paced' | 'acked';
+
+export type { ProbeReply } from './probeAcks.js';
+
 export type Command =
-  | { cmd: 'open'; dialect: DialectName; host: string; port: number; sockets: SocketSpec[]; concurrency: number; payload: string }
-  | { cmd: 'send'; window: number }
+  | { cmd: 'open'; dialect: DialectName; host: string; sockets: SocketSpec[]; concurrency: number; payloadBytes: number }
+  | { cmd: 'send'; mode: SendMode; window: number }
   | { cmd: 'stopSend' }
   | { cmd: 'count' }
-  | { cmd: 'probe'; durationMs: number }
+  | { cmd: 'probe'; ratePerSec: number; durationMs: number; graceMs: number }
   | { cmd: 'closeAll' };
 
-export interface CountReply {
-  delivered: number;
-  sent: number;
+export interface CountReply extends TallyCounts {
   closed: number;
+  /** Events on sockets that should get none, unreadable frames, failed acks. */
   unexpected: number;
+  /** Frames written per publisher id. */
+  sent: Record<number, number>;
+}
+
+
+interface Publisher {
+  readonly id: number;
+  readonly ws: RawWs;
+  seq: number;
+  /** Acks received since the last refill (acked mode). */
+  owed: number;
+  /** One frame with the marker's digits at `markAt`, copied per message; one of `variants`. */
+  template: Buffer;
+  markAt: number;
+  readonly variants: Record<SendMode, { template: Buffer; markAt: number }>;
 }
 
 interface Room {
   /** Several senders per room take turns: one socket bursting many messages per read hits uWS's slow path. */
-  readonly senders: RawWs[];
+  readonly publishers: Publisher[];
   turn: number;
   pace: { count: number } | null;
-  frames: Buffer;
-  frameLength: number;
+  /** Frames written, all publishers of the room (paced mode). */
   sent: number;
 }
 
 let dialect: Dialect;
 const sockets: RawWs[] = [];
 const rooms = new Map<string, Room>();
+const publishers: Publisher[] = [];
 const probes: RawWs[] = [];
-let delivered = 0;
+const tally = new Tally();
 let closed = 0;
 let unexpected = 0;
 let window = 0;
+let mode: SendMode = 'paced';
 let sending = false;
 
+/** `n` consecutive messages of `p` in one buffer (one write). */
+function frames(p: Publisher, n: number): Buffer {
+  const len = p.template.length;
+  const out = Buffer.allocUnsafe(n * len);
+  for (let i = 0; i < n; i++) {
+    p.template.copy(out, i * len);
+    writeMark(out, i * len + p.markAt, p.id, p.seq++);
+  }
+  return out;
+}
+
 function pump(room: Room): void {
-  if (!sending || room.senders.length === 0 || !room.pace) return;
+  if (!sending || mode !== 'paced' || room.publishers.length === 0 || !room.pace) return;
   let free = window - (room.sent - room.pace.count);
   // Refill in batches (fewer writes per delivery), a few frames per sender per write.
   if (free < Math.max(1, window >> 2)) return;
   room.sent += free;
-  const share = Math.ceil(free / room.senders.length);
+  const share = Math.ceil(free / room.publishers.length);
   while (free > 0) {
     const n = Math.min(share, free);
-    room.senders[room.turn++ % room.senders.length]!.write(room.frames.subarray(0, n * room.frameLength));
+    const p = room.publishers[room.turn++ % room.publishers.length]!;
+    p.ws.write(frames(p, n));
     free -= n;
   }
 }
 
-async function openOne(spec: SocketSpec, host: string, port: number, payload: string): Promise<void> {
-  const ws = await RawWs.open({ host, port, path: dialect.path(spec.token), localAddress: spec.localAddress });
+/** Counts a relayed frame on a room member (`seen`), or as unexpected on a socket in no room. */
+function countFrame(ws: RawWs, payload: Buffer, seen: SocketTally | null): void {
+  const kind = dialect.kind(ws, payload);
+  if (kind === FrameKind.UPKEEP) return;
+  if (kind !== FrameKind.EVENT || !seen || !seen.record(payload)) unexpected += 1;
+}
+
+async function openOne(spec: SocketSpec, host: string, payloadBytes: number): Promise<void> {
+  const ws = await RawWs.open({ host, port: spec.port, path: dialect.path(spec.token), localAddress: spec.localAddress });
   sockets.push(ws);
   try {
     await dialect.ready(ws, spec.token);
-    if (spec.kind === 'receiver' || spec.kind === 'sender') {
+    if (spec.kind === 'member' || spec.kind === 'publisher') {
       const reply = nextFrame(ws, dialect);
       ws.write(dialect.join(`channel:${spec.channel}`));
       const ack = await reply;
@@ -89,103 +138,113 @@ async function openOne(spec: SocketSpec, host: string, port: number, payload: st
   ws.onClose = () => {
     closed += 1;
   };
-  ws.wantPayload = wantUpkeepPayload;
-  if (spec.kind === 'receiver') {
-    const room = roomOf(spec.channel!, payload);
+  ws.wantPayload = () => true;
+  if (spec.kind === 'member' || spec.kind === 'publisher') {
+    const room = roomOf(spec.channel!);
     const counter = { count: 0 };
-    room.pace ??= counter;
-    ws.onFrame = (_op, length, data) => {
-      if (dialect.isUpkeep(ws, length, data)) return;
-      delivered += 1;
+    if (spec.kind === 'member') room.pace ??= counter;
+    const publisher = spec.kind === 'publisher' ? addPublisher(room, ws, spec, payloadBytes) : null;
+    const seen = tally.socket(publisher?.id);
+    ws.onFrame = (_op, _length, payload) => {
+      if (!payload) return;
+      if (publisher && dialect.kind(ws, payload) === FrameKind.ACK) return onAck(publisher, payload);
+      countFrame(ws, payload, seen);
       counter.count += 1;
       if (room.pace === counter) pump(room);
     };
   } else {
-    if (spec.kind === 'sender') roomOf(spec.channel!, payload).senders.push(ws);
     if (spec.kind === 'probe') probes.push(ws);
-    // Senders get the other senders' messages (not counted: only receivers count deliveries);
-    // idle sockets send nothing, so any event reaching them is unexpected.
-    ws.onFrame = (_op, length, data) => {
-      if (!dialect.isUpkeep(ws, length, data) && spec.kind !== 'sender') unexpected += 1;
-    };
+    // Idle sockets and probes are in no room: any event reaching them is unexpected.
+    ws.onFrame = (_op, _length, payload) => payload && countFrame(ws, payload, null);
   }
 }
 
-function roomOf(channel: string, payload: string): Room {
+function addPublisher(room: Room, ws: RawWs, spec: SocketSpec, payloadBytes: number): Publisher {
+  const variant = (acked: boolean) => {
+    const template = dialect.broadcast(spec.channel!, markedPayload(payloadBytes), acked);
+    return { template, markAt: template.indexOf(MARK_BYTES) };
+  };
+  // A paced frame must not ask for an ack: nobody would wait for it, and the server's ack work would be measured.
+  const variants = { paced: variant(false), acked: variant(true) };
+  const p: Publisher = { id: spec.publisher!, ws, seq: 0, owed: 0, variants, ...variants.paced };
+  room.publishers.push(p);
+  publishers.push(p);
+  return p;
+}
+
+/**
+ * An ack returns its slot; the slots freed by one read go out in one write (after the read is
+ * walked), as a client with a window does — one write per ack would make every relay a
+ * separate send to every member, a cost of the load shape rather than of the server.
+ */
+function onAck(p: Publisher, payload: Buffer): void {
+  if (dialect.ackFailed(payload)) unexpected += 1;
+  if (!sending || mode !== 'acked') return;
+  if (p.owed++ === 0) queueMicrotask(() => refill(p));
+}
+
+function refill(p: Publisher): void {
+  const n = p.owed;
+  p.owed = 0;
+  if (sending && n > 0) p.ws.write(frames(p, n));
+}
+
+function roomOf(channel: string): Room {
   let room = rooms.get(channel);
   if (!room) {
-    const frame = dialect.broadcast(channel, payload);
-    room = { senders: [], turn: 0, pace: null, frames: frame, frameLength: frame.length, sent: 0 };
+    room = { publishers: [], turn: 0, pace: null, sent: 0 };
     rooms.set(channel, room);
   }
   return room;
 }
 
-async function open(c: Extract<Command, { cmd: 'open' }>): Promise<{ opened: number; failed: number; firstError?: string }> {
+/**
+ * Opens the sockets, `concurrency` at a time. A socket whose setup fails is tried once more
+ * (setup only, before anything is measured; the retries are reported): rarely, under
+ * `--cpu-prof` on a loaded box, one of the first connections to a fresh server is dropped.
+ */
+async function open(c: Extract<Command, { cmd: 'open' }>): Promise<{ opened: number; failed: number; retried: number; firstError?: string }> {
   dialect = DIALECTS[c.dialect];
   let next = 0;
   let opened = 0;
   let failed = 0;
+  let retried = 0;
   let firstError: string | undefined;
   const worker = async () => {
     while (next < c.sockets.length) {
-      const spec = c.sockets[next++]!;
-      try {
-        await openOne(spec, c.host, c.port, c.payload);
-        opened += 1;
-      } catch (err) {
-        failed += 1;
-        firstError ??= (err as Error).message;
+      const index = next++;
+      const spec = c.sockets[index]!;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await openOne(spec, c.host, c.payloadBytes);
+          opened += 1;
+          break;
+        } catch (err) {
+          if (attempt === 1) {
+            retried += 1;
+            continue;
+          }
+          failed += 1;
+          firstError ??= `${spec.kind} socket #${index}: ${(err as Error).message}`;
+          break;
+        }
       }
     }
   };
   await Promise.all(Array.from({ length: c.concurrency }, worker));
-  return { opened, failed, firstError };
+  return { opened, failed, retried, firstError };
 }
 
-function startSending(w: number): void {
+function startSending(m: SendMode, w: number): void {
+  mode = m;
   window = w;
+  for (const p of publishers) Object.assign(p, p.variants[m]);
   for (const room of rooms.values()) {
-    if (room.senders.length === 0) continue;
-    if (!room.pace) throw new Error('a sender needs a receiver of its room in the same process (pacing)');
-    const frame = room.frames.subarray(0, room.frameLength);
-    room.frames = Buffer.concat(Array.from({ length: w }, () => frame));
+    if (m === 'paced' && room.publishers.length > 0 && !room.pace) throw new Error('a paced sender needs a member of its room in the same process');
   }
   sending = true;
-  for (const room of rooms.values()) pump(room);
-}
-
-function sentTotal(): number {
-  let sent = 0;
-  for (const room of rooms.values()) sent += room.sent;
-  return sent;
-}
-
-/** Closed loop per probe socket: next probe as soon as its reply arrives; round trips in µs. */
-function probe(durationMs: number): Promise<{ rtts: number[] }> {
-  const rtts: number[] = [];
-  const frame = dialect.probe();
-  const until = performance.now() + durationMs;
-  return new Promise((resolve) => {
-    let running = probes.length;
-    if (running === 0) resolve({ rtts });
-    for (const ws of probes) {
-      let sentAt = 0;
-      const fire = () => {
-        sentAt = performance.now();
-        ws.write(frame);
-      };
-      ws.wantPayload = wantUpkeepPayload;
-      ws.onFrame = (_op, length, data) => {
-        if (dialect.isUpkeep(ws, length, data)) return;
-        const now = performance.now();
-        rtts.push(Math.round((now - sentAt) * 1000));
-        if (now < until) fire();
-        else if (--running === 0) resolve({ rtts });
-      };
-      fire();
-    }
-  });
+  if (m === 'paced') for (const room of rooms.values()) pump(room);
+  else for (const p of publishers) p.ws.write(frames(p, w));
 }
 
 async function closeAll(): Promise<void> {
@@ -202,10 +261,17 @@ async function closeAll(): Promise<void> {
     ),
   );
   rooms.clear();
+  publishers.length = 0;
   probes.length = 0;
-  delivered = 0;
+  tally.reset();
   closed = 0;
   unexpected = 0;
+}
+
+function count(): CountReply {
+  const sent: Record<number, number> = {};
+  for (const p of publishers) sent[p.id] = p.seq;
+  return { ...tally.counts(), closed, unexpected, sent };
 }
 
 async function handle(c: Command): Promise<unknown> {
@@ -213,15 +279,15 @@ async function handle(c: Command): Promise<unknown> {
     case 'open':
       return open(c);
     case 'send':
-      startSending(c.window);
+      startSending(c.mode, c.window);
       return {};
     case 'stopSend':
       sending = false;
-      return { sent: sentTotal() };
+      return count();
     case 'count':
-      return { delivered, sent: sentTotal(), closed, unexpected } satisfies CountReply;
+      return count();
     case 'probe':
-      return probe(c.durationMs);
+      return probeAcks(dialect, probes, c.ratePerSec, c.durationMs, c.graceMs);
     case 'closeAll':
       await closeAll();
       return {};

@@ -1,10 +1,13 @@
 /**
- * Baseline (3) of `bench:ws`: socket.io 4 on its default server (`new Server(http)`,
+ * Baseline of `bench:ws`: socket.io 4 on its default server (`new Server(http)`,
  * default options), authenticating each connection with the same HS256 token as
  * switchyard, rooms via `socket.join` and the relay via `socket.to(room).emit`.
- * Prints `{"port":N}` once listening. Run by the bench, not by hand.
+ * With REDIS_URL set: `@socket.io/redis-adapter` on that Redis (the cluster row — what a
+ * socket.io user scales out with). Prints `{"port":N}` once listening. Run by the bench, not by hand.
  */
 import { createServer } from 'node:http';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { TokenService } from '../../src/auth/tokens.js';
 
@@ -16,6 +19,13 @@ if (!secret) {
 const tokens = new TokenService(secret);
 const http = createServer();
 const io = new Server(http);
+const redisUrl = process.env.REDIS_URL;
+if (redisUrl) {
+  const pub = new Redis(redisUrl);
+  io.adapter(createAdapter(pub, pub.duplicate(), { key: process.env.REDIS_KEY_PREFIX ?? 'socket.io' }));
+}
+// A normal exit, so `--cpu-prof` (bench/lib/profile.ts) writes its profile.
+process.once('SIGTERM', () => process.exit(0));
 
 io.use((socket, next) => {
   const token = (socket.handshake.auth as { token?: unknown }).token;

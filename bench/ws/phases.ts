@@ -1,0 +1,167 @@
+/**
+ * The measured phases of `bench:ws`, each against one or more server processes (a cluster
+ * row is two): RSS per idle connection, a relay shape, the ack round trip. Server CPU is
+ * read from /proc for the servers only, so the figures are per server CPU-second.
+ */
+import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { percentile } from '../lib/results.js';
+import type { DialectName } from './dialects.js';
+import type { Counts, LoadPool } from './LoadPool.js';
+import type { SendMode, SocketSpec } from './loadClient.js';
+import { CpuMeter, MachineMeter, rssBytes } from './procStats.js';
+import type { ServerProcess } from './servers.js';
+
+const LOOPBACKS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
+const SETTLE_MS = 3_000;
+
+export interface Timing {
+  readonly warmupMs: number;
+  readonly measureMs: number;
+  readonly drainMs: number;
+}
+
+/** One relay workload: `rooms` rooms of `members` sockets, `publishers` of them sending. */
+export interface Shape {
+  readonly name: string;
+  readonly rooms: number;
+  readonly members: number;
+  readonly publishers: number;
+  readonly mode: SendMode;
+  /** paced: messages per room beyond what a member has seen; acked: acks in flight per publisher. */
+  readonly window: number;
+  readonly payloadBytes: number;
+}
+
+export interface RelayFigures {
+  deliveriesPerSec: number;
+  /** Sum over the row's server processes, % of one core. */
+  serverCpuPct: number;
+  clientsCpuPct: number;
+  /** The shared Redis of a Redis or cluster row (0 otherwise), % of one core. */
+  redisCpuPct: number;
+  /** Every core's busy time (incl. kernel softirq), % of one core. */
+  machineCpuPct: number;
+  lost: number;
+  duplicated: number;
+  closed: number;
+  unexpected: number;
+}
+
+export interface AckFigures {
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+  acksPerSec: number;
+  missing: number;
+  failed: number;
+}
+
+/** RSS growth of the (single) server from opening `count` authenticated sockets that then sit idle, per socket. */
+export async function idlePhase(server: ServerProcess, pool: LoadPool, dialect: DialectName, tokens: string[], count: number) {
+  await sleep(1_000);
+  const before = rssBytes(server.pid);
+  const perProcess: SocketSpec[][] = Array.from({ length: pool.size }, () => []);
+  for (let i = 0; i < count; i++) {
+    perProcess[i % pool.size]!.push({ token: tokens[i]!, kind: 'idle', port: server.port, localAddress: LOOPBACKS[i % LOOPBACKS.length] });
+  }
+  const opened = await pool.open(server.label, dialect, perProcess, 0);
+  await sleep(SETTLE_MS);
+  const after = rssBytes(server.pid);
+  await pool.closeAll();
+  await sleep(1_000);
+  return { kb: (after - before) / opened / 1024, opened };
+}
+
+/**
+ * Lays the shape out over the load processes and the servers: a room's paced publishers share one
+ * process with the member that paces them; acked publishers spread over the processes; the room's
+ * sockets alternate between the servers (a cluster row splits every room across its instances).
+ */
+function layout(shape: Shape, servers: readonly ServerProcess[], processes: number, tokens: string[]): SocketSpec[][] {
+  const perProcess: SocketSpec[][] = Array.from({ length: processes }, () => []);
+  let t = 0;
+  let publisher = 0;
+  for (let r = 0; r < shape.rooms; r++) {
+    const channel = `bench${r}`;
+    const home = r % processes;
+    for (let i = 0; i < shape.members; i++) {
+      const port = servers[i % servers.length]!.port;
+      const isPublisher = i < shape.publishers;
+      const proc = shape.mode === 'paced' ? (isPublisher || i === shape.publishers ? home : (home + i) % processes) : (home + i) % processes;
+      perProcess[proc]!.push({
+        token: tokens[t++]!,
+        kind: isPublisher ? 'publisher' : 'member',
+        channel,
+        port,
+        ...(isPublisher ? { publisher: publisher++ } : {}),
+        localAddress: LOOPBACKS[t % LOOPBACKS.length],
+      });
+    }
+  }
+  return perProcess;
+}
+
+/** Deliveries that should have arrived: every publisher's frames, at every other member of its room. */
+export function missingDeliveries(c: Counts, members: number): number {
+  let missing = 0;
+  for (const [pub, sent] of Object.entries(c.sent)) missing += sent * (members - 1) - (c.distinct[Number(pub)] ?? 0);
+  return missing;
+}
+
+/** `redisPid`: the shared Redis, whose CPU is reported next to the servers' (not in their sum). */
+export async function relayPhase(servers: readonly ServerProcess[], pool: LoadPool, dialect: DialectName, shape: Shape, tokens: string[], timing: Timing, redisPid?: number): Promise<RelayFigures> {
+  const label = servers.map((s) => s.label).join('+');
+  await pool.open(label, dialect, layout(shape, servers, pool.size, tokens), shape.payloadBytes);
+  await pool.send(shape.mode, shape.window);
+  await sleep(timing.warmupMs);
+  const c0 = await pool.counts();
+  const meter = new CpuMeter([...servers.map((s) => s.pid), ...pool.pids, ...(redisPid ? [redisPid] : [])]);
+  const machine = new MachineMeter();
+  const t0 = performance.now();
+  await sleep(timing.measureMs);
+  const c1 = await pool.counts();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = meter.read();
+  const machineCpuPct = machine.read(availableParallelism());
+  await pool.stopSend();
+  // In-flight frames still arrive after the stop: wait until every one did, or the drain time is up.
+  const deadline = Date.now() + timing.drainMs;
+  let last = await pool.counts();
+  while (missingDeliveries(last, shape.members) > 0 && Date.now() < deadline) {
+    await sleep(100);
+    last = await pool.counts();
+  }
+  await pool.closeAll();
+  return {
+    deliveriesPerSec: (c1.delivered - c0.delivered) / seconds,
+    serverCpuPct: servers.reduce((s, srv) => s + cpu.get(srv.pid)!, 0),
+    clientsCpuPct: pool.pids.reduce((s, pid) => s + cpu.get(pid)!, 0),
+    redisCpuPct: redisPid ? cpu.get(redisPid)! : 0,
+    machineCpuPct,
+    lost: missingDeliveries(last, shape.members),
+    duplicated: last.duplicated,
+    closed: last.closed,
+    unexpected: last.unexpected,
+  };
+}
+
+/** `sockets` probe sockets sending `heartbeat` with ack at `ratePerSec` in all (open loop). */
+export async function ackPhase(server: ServerProcess, pool: LoadPool, dialect: DialectName, tokens: string[], sockets: number, ratePerSec: number, durationMs: number): Promise<AckFigures> {
+  const perProcess: SocketSpec[][] = Array.from({ length: pool.size }, () => []);
+  for (let i = 0; i < sockets; i++) perProcess[i % pool.size]!.push({ token: tokens[i]!, kind: 'probe', port: server.port });
+  await pool.open(server.label, dialect, perProcess, 0);
+  // Let the connection burst settle (session writes, Redis) before the clock starts.
+  await sleep(500);
+  const r = await pool.probe(ratePerSec, durationMs, 2_000);
+  await pool.closeAll();
+  const rtts = r.rtts.sort((a, b) => a - b);
+  return {
+    p50Us: percentile(rtts, 50),
+    p99Us: percentile(rtts, 99),
+    maxUs: rtts[rtts.length - 1] ?? NaN,
+    acksPerSec: rtts.length / (durationMs / 1000),
+    missing: r.missing,
+    failed: r.failed,
+  };
+}

@@ -40,7 +40,7 @@ export function renderTable(results, descriptions = new Map()) {
 }
 
 /** Replaces the table between the markers; false (README untouched) when the markers are missing. */
-export function updateReadme(results) {
+export function updateReadme(results, provenanceLine = '') {
   const text = readFileSync(README, 'utf8');
   const start = text.indexOf(START);
   const end = text.indexOf(END);
@@ -50,7 +50,7 @@ export function updateReadme(results) {
   }
   const block = text.slice(start + START.length, end);
   const table = renderTable(results, currentDescriptions(block));
-  const next = `${text.slice(0, start + START.length)}\n${table}\n\nFull report with charts: [bench/results/report.md](bench/results/report.md).\n${text.slice(end)}`;
+  const next = `${text.slice(0, start + START.length)}\n${table}\n\n${provenanceLine}Full report with charts: [bench/results/report.md](bench/results/report.md).\n${text.slice(end)}`;
   if (next !== text) writeFileSync(README, next);
   return true;
 }

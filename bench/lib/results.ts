@@ -4,6 +4,12 @@ import { provenance, type Provenance } from './provenance.js';
 
 export type Target = { min: number } | { max: number };
 
+/** A chart panel chosen by the bench (bench-all.mjs otherwise groups metrics by name). */
+export interface Chart {
+  readonly title: string;
+  readonly bars: ReadonlyArray<{ readonly label: string; readonly metric: string; readonly baseline?: boolean }>;
+}
+
 export interface BenchResult {
   readonly name: string;
   readonly metrics: Record<string, number>;
@@ -12,6 +18,7 @@ export interface BenchResult {
   readonly at: string;
   /** The commit and machine that produced it (report.md prints them). */
   readonly provenance: Provenance;
+  readonly charts?: readonly Chart[];
 }
 
 /** bench/results/ in the repository, whether run from bench/ or dist/bench/. */
@@ -27,13 +34,18 @@ function meets(value: number | undefined, target: Target): boolean {
  * process.exitCode = 1 (never back to 0), so every bench fails its `npm run` the same way
  * and `npm run bench` can tell. A bench that crashes sets its own non-zero code.
  */
-export function reportResult(name: string, metrics: Record<string, number>, targets: Record<string, Target>): BenchResult {
+export function reportResult(
+  name: string,
+  metrics: Record<string, number>,
+  targets: Record<string, Target>,
+  extra: { readonly charts?: readonly Chart[] } = {},
+): BenchResult {
   const verdicts = Object.entries(targets).map(([metric, target]) => {
     const ok = meets(metrics[metric], target);
     const rule = 'min' in target ? `>= ${target.min}` : `<= ${target.max}`;
     return { metric, ok, line: `${ok ? 'PASS' : 'FAIL'}  ${metric} = ${fmt(metrics[metric])} (target ${rule})` };
   });
-  const result: BenchResult = { name, metrics, targets, pass: verdicts.every((v) => v.ok), at: new Date().toISOString(), provenance: provenance() };
+  const result: BenchResult = { name, metrics, targets, pass: verdicts.every((v) => v.ok), at: new Date().toISOString(), provenance: provenance(), ...extra };
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(`${RESULTS_DIR}${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\n${name}: verdict`);

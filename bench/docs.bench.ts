@@ -28,7 +28,7 @@ import { Histogram } from './lib/histogram.js';
 import { startBenchRedis, type BenchRedis } from './lib/redisServer.js';
 import { fmt, reportResult, type Chart, type Target } from './lib/results.js';
 import { RpcChild } from './lib/rpc.js';
-import { cpuSeconds } from './ws/procStats.js';
+import { cpuSeconds, MachineMeter } from './ws/procStats.js';
 
 const QUICK = process.argv.includes('--quick') || process.env.DOCS_BENCH_QUICK === '1';
 const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -52,6 +52,8 @@ const CORES = availableParallelism();
 interface Row {
   readonly id: string;
   readonly label: string;
+  /** For the chart's 200-pixel label column. */
+  readonly short: string;
   readonly server: DocsServerKind;
   readonly instances: number;
   readonly redis: boolean;
@@ -59,12 +61,12 @@ interface Row {
 }
 
 const ROWS: readonly Row[] = [
-  { id: 'switchyard_memory', label: 'switchyard /doc (memory)', server: 'switchyard', instances: 1, redis: false, client: 'yjs-websocket' },
-  { id: 'switchyard_redis', label: 'switchyard /doc (Redis)', server: 'switchyard', instances: 1, redis: true, client: 'yjs-websocket' },
-  { id: 'switchyard_redis2', label: 'switchyard /doc (Redis, 2 instances)', server: 'switchyard', instances: 2, redis: true, client: 'yjs-websocket' },
-  { id: 'ywebsocket', label: 'y-websocket 1.5 bin/server.js', server: 'ywebsocket', instances: 1, redis: false, client: 'yjs-websocket' },
-  { id: 'hocuspocus', label: 'Hocuspocus 3.4', server: 'hocuspocus', instances: 1, redis: false, client: 'hocuspocus' },
-  { id: 'hocuspocus_redis2', label: 'Hocuspocus 3.4 + extension-redis, 2 instances', server: 'hocuspocus', instances: 2, redis: true, client: 'hocuspocus' },
+  { id: 'switchyard_memory', short: 'switchyard memory', label: 'switchyard /doc (memory)', server: 'switchyard', instances: 1, redis: false, client: 'yjs-websocket' },
+  { id: 'switchyard_redis', short: 'switchyard Redis', label: 'switchyard /doc (Redis)', server: 'switchyard', instances: 1, redis: true, client: 'yjs-websocket' },
+  { id: 'switchyard_redis2', short: 'switchyard Redis ×2', label: 'switchyard /doc (Redis, 2 instances)', server: 'switchyard', instances: 2, redis: true, client: 'yjs-websocket' },
+  { id: 'ywebsocket', short: 'y-websocket 1.5', label: 'y-websocket 1.5 bin/server.js', server: 'ywebsocket', instances: 1, redis: false, client: 'yjs-websocket' },
+  { id: 'hocuspocus', short: 'Hocuspocus 3.4', label: 'Hocuspocus 3.4', server: 'hocuspocus', instances: 1, redis: false, client: 'hocuspocus' },
+  { id: 'hocuspocus_redis2', short: 'Hocuspocus Redis ×2', label: 'Hocuspocus 3.4 + extension-redis, 2 instances', server: 'hocuspocus', instances: 2, redis: true, client: 'hocuspocus' },
 ];
 const ONLY = process.env.DOCS_BENCH_ONLY?.split(',');
 
@@ -84,6 +86,8 @@ interface Phase {
   /** % of one core, per load process (the busiest): near 100 means the load, not the server, was the limit. */
   readonly loadCpuPct: number;
   readonly disconnects: number;
+  /** CPU of everything else on the machine (other users), % of one core: a busy machine makes every figure less certain. */
+  readonly othersCpuPct: number;
 }
 
 const deliveredShare = (p: Phase) => (p.expected > 0 ? p.delivered / p.expected : 0);
@@ -119,12 +123,17 @@ async function phase(loads: RpcChild<LoadRequest>[], servers: DocsServer[], redi
   const loadCpu0 = loads.map((l) => cpuSeconds(l.pid));
   const server0 = cpu(serverPids);
   const redis0 = redis ? cpuSeconds(redis.pid) : 0;
+  const machine = new MachineMeter();
   const t0 = process.hrtime.bigint();
   const reports = await Promise.all(loads.map((l) => l.call<PhaseReport>({ op: 'run', intervalMs, durationMs, drainMs: DRAIN_MS })));
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const histogram = new Histogram();
   for (const r of reports) histogram.add(r.histogram);
   const sum = (f: (r: PhaseReport) => number) => reports.reduce((s, r) => s + f(r), 0);
+  const serverCpuS = cpu(serverPids) - server0;
+  const redisCpuS = redis ? cpuSeconds(redis.pid) - redis0 : 0;
+  const loadCpuS = loads.reduce((s, l, i) => s + cpuSeconds(l.pid) - loadCpu0[i]!, 0);
+  const ours = ((serverCpuS + redisCpuS + loadCpuS) / seconds) * 100;
   return {
     offeredEditsPerSec: ((DOCS * CLIENTS) / intervalMs) * 1000,
     windowS: durationMs / 1000,
@@ -134,10 +143,11 @@ async function phase(loads: RpcChild<LoadRequest>[], servers: DocsServer[], redi
     delivered: sum((r) => r.delivered),
     p50: histogram.percentile(50),
     p99: histogram.percentile(99),
-    serverCpuS: cpu(serverPids) - server0,
-    redisCpuS: redis ? cpuSeconds(redis.pid) - redis0 : 0,
+    serverCpuS,
+    redisCpuS,
     loadCpuPct: Math.max(...loads.map((l, i) => ((cpuSeconds(l.pid) - loadCpu0[i]!) / seconds) * 100)),
     disconnects: sum((r) => r.disconnects),
+    othersCpuPct: Math.max(0, machine.read(CORES) - ours),
   };
 }
 
@@ -147,7 +157,8 @@ function describe(p: Phase): string {
     `p50 ${fmt(p.p50)} ms p99 ${fmt(p.p99)} ms, server ${fmt((p.serverCpuS / p.seconds) * 100)} % CPU` +
     `${p.redisCpuS > 0 ? ` + redis ${fmt((p.redisCpuS / p.seconds) * 100)} %` : ''}, ` +
     `${fmt(p.delivered / p.serverCpuS)} updates/CPU-s, load ${fmt(p.loadCpuPct)} %${p.loadCpuPct > 90 ? ' (LOAD-BOUND)' : ''}` +
-    `${p.disconnects > 0 ? `, ${p.disconnects} disconnects` : ''}`
+    `${p.sent < 0.9 * p.offeredEditsPerSec * p.windowS ? ' (load sent late: starved of CPU)' : ''}` +
+    `${p.disconnects > 0 ? `, ${p.disconnects} disconnects` : ''}, rest of the machine ${fmt(p.othersCpuPct)} %`
   );
 }
 
@@ -224,6 +235,7 @@ function metricsOf(r: RowResult): Record<string, number> {
     [`${id}_p99_ms`]: f.p99,
     ...(r.row.redis ? { [`${id}_redis_cpu_pct`]: Number(((f.redisCpuS / f.seconds) * 100).toFixed(1)) } : {}),
     [`${id}_load_cpu_pct`]: Number(f.loadCpuPct.toFixed(1)),
+    [`${id}_others_cpu_pct`]: Number(f.othersCpuPct.toFixed(1)),
     [`${id}_max_sustained_updates_per_s`]: sustained.length ? Math.round(Math.max(...sustained.map((p) => p.delivered / p.windowS))) : 0,
     // 0 = not saturated within the steps run (the load processes may have been the limit first).
     [`${id}_saturated_at_edits_per_s`]: firstSaturated ? firstSaturated.offeredEditsPerSec : 0,
@@ -243,7 +255,7 @@ const CHART_METRICS: ReadonlyArray<readonly [string, string]> = [
 function charts(results: readonly RowResult[]): Chart[] {
   return CHART_METRICS.map(([title, stem]) => ({
     title,
-    bars: results.map((r) => ({ label: r.row.label, metric: `${r.row.id}_${stem}`, baseline: r.row.server !== 'switchyard' })),
+    bars: results.map((r) => ({ label: r.row.short, metric: `${r.row.id}_${stem}`, baseline: r.row.server !== 'switchyard' })),
   }));
 }
 

@@ -192,7 +192,7 @@ export function writeReport(results, runs = new Map(), here) {
     const targets = Object.entries(r.targets ?? {}).map(([m, t]) => `${m} = ${fmt(r.metrics[m])} (${targetText(t)})`).join('<br>') || '—';
     const run = runs.get(r.name);
     const status = run ? (run.code === 0 ? `ran (${run.seconds}s)` : `**exit ${run.code}**`) : 'earlier result';
-    const elsewhere = [];
+    const elsewhere = r.metrics?.quick === 1 ? ['**quick run** (validation only)'] : [];
     if (commitText(r.provenance) !== commitText(here)) elsewhere.push(`commit ${commitText(r.provenance)}`);
     if (r.provenance && machineText(r.provenance) !== machineText(here)) elsewhere.push(`on ${machineText(r.provenance)}`);
     lines.push(`| [${r.name}](#${r.name}) | ${r.pass ? '✅ pass' : '❌ fail'} | ${targets} | ${r.at ?? '—'} | ${[status, ...elsewhere].join('<br>')} |`);
@@ -240,7 +240,7 @@ async function main(argv) {
   const results = loadResults();
   const here = await currentProvenance();
   writeReport(results, runs, here);
-  const readme = updateReadme(results, `Measured at commit ${commitText(here)} on ${machineText(here)}. `);
+  const readme = updateReadme(results, `Table generated at commit ${commitText(here)} on ${machineText(here)}; each result's own commit and machine are in the report. `);
   console.log(`\nbench: wrote bench/results/report.md and ${results.length} chart(s)${readme ? '; README table updated' : ''}`);
   for (const [name, run] of runs) if (run.code !== 0) console.log(`bench: ${name} exited ${run.code}`);
   const failed = [...runs.values()].some((r) => r.code !== 0);

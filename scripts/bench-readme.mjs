@@ -33,7 +33,7 @@ export function renderTable(results, descriptions = new Map()) {
     const target = targets.map(([m, t]) => `\`${m}\` ${targetText(t)}`).join('<br>') || '—';
     const latest = targets.map(([m]) => fmt(r.metrics[m])).join('<br>') || '—';
     const chart = existsSync(`${ROOT}bench/results/${r.name}.svg`) ? `[chart](bench/results/${r.name}.svg)` : '—';
-    const when = r.at ? ` (${String(r.at).slice(0, 10)})` : '';
+    const when = r.at ? ` (${String(r.at).slice(0, 10)}` + (r.metrics?.quick === 1 ? ', quick run)' : ')') : '';
     rows.push(`| \`bench:${r.name}\` | ${descriptions.get(r.name) ?? '—'} | ${target} | ${latest} | ${r.pass ? 'pass' : '**fail**'}${when} | ${chart} |`);
   }
   return rows.join('\n');

@@ -31,13 +31,18 @@ export interface SelfTime {
   readonly pct: number;
 }
 
-/** Functions by self time over every .cpuprofile in `dir` (one per process and thread). */
+/**
+ * Functions by self time in the main thread's .cpuprofile(s) in `dir`. Worker threads
+ * (pool, storage) write their own files; they mostly sit blocked in Atomics.wait, which a
+ * sampling profile shows as a busy JS frame, so they would drown the main thread's work.
+ */
 export function topSelfTime(dir: string, n = 5): SelfTime[] {
   const byFn = new Map<string, number>();
   let total = 0;
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main thread.
+    files = readdirSync(dir).filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
   } catch {
     return [];
   }

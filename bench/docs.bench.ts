@@ -204,8 +204,9 @@ async function runRow(row: Row, redisOf: () => Promise<BenchRedis>, tokens: Toke
       }
     }
     const reports = await Promise.all(loads.map((l) => l.call<ConvergeReport>({ op: 'converge', timeoutMs: CONVERGE_MS })));
-    const converge = { docs: reports.reduce((s, r) => s + r.docs, 0), divergent: reports.reduce((s, r) => s + r.divergent, 0) };
-    console.log(`    converge: ${converge.divergent} of ${converge.docs} documents divergent`);
+    const converge = { docs: reports.reduce((s, r) => s + r.docs, 0), divergent: reports.reduce((s, r) => s + r.divergent, 0), details: reports.flatMap((r) => r.details) };
+    console.log(`    converge: ${converge.divergent} of ${converge.docs} documents divergent after ${CONVERGE_MS / 1000} s`);
+    for (const d of converge.details) console.log(`      ${d}`);
     return { row, fixed, steps, converge };
   } finally {
     await Promise.all(loads.map((l) => l.call({ op: 'close' }).catch(() => {})));
@@ -233,7 +234,13 @@ function metricsOf(r: RowResult): Record<string, number> {
     [`${id}_updates_per_cpu_s`]: Math.round(f.delivered / f.serverCpuS),
     [`${id}_p50_ms`]: f.p50,
     [`${id}_p99_ms`]: f.p99,
-    ...(r.row.redis ? { [`${id}_redis_cpu_pct`]: Number(((f.redisCpuS / f.seconds) * 100).toFixed(1)) } : {}),
+    ...(r.row.redis
+      ? {
+          [`${id}_redis_cpu_pct`]: Number(((f.redisCpuS / f.seconds) * 100).toFixed(1)),
+          // The cluster's whole cost: Redis does part of the fan-out work.
+          [`${id}_updates_per_cpu_s_with_redis`]: Math.round(f.delivered / (f.serverCpuS + f.redisCpuS)),
+        }
+      : {}),
     [`${id}_load_cpu_pct`]: Number(f.loadCpuPct.toFixed(1)),
     [`${id}_others_cpu_pct`]: Number(f.othersCpuPct.toFixed(1)),
     [`${id}_max_sustained_updates_per_s`]: sustained.length ? Math.round(Math.max(...sustained.map((p) => p.delivered / p.windowS))) : 0,

@@ -15,7 +15,8 @@
  * ~0.5 s a user notices before generation starts). Other processes share this machine:
  * each ingest run prints the CPU the rest of the machine used meanwhile, and the best
  * round of each pool size is kept (the least disturbed one).
- * Knobs (env): INGEST_BENCH_FILES (12), INGEST_BENCH_ROUNDS (2), INGEST_BENCH_QUERIES (200).
+ * Ingestion runs also report CPU-ms per chunk (main + pool threads), next to wall time.
+ * Knobs (env): INGEST_BENCH_FILES (12), INGEST_BENCH_ROUNDS (2), INGEST_BENCH_QUERIES (200); `--quick` (3, 1, 30).
  */
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,10 +35,12 @@ import { Runtime } from '../src/runtime.js';
 import { fmt, percentile, reportResult } from './lib/results.js';
 import { CpuMeter, MachineMeter } from './ws/procStats.js';
 
-const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const FILES = int('INGEST_BENCH_FILES', 12);
-const ROUNDS = int('INGEST_BENCH_ROUNDS', 2);
-const QUERIES = int('INGEST_BENCH_QUERIES', 200);
+/** `--quick`: a validation run (fewer files, one round, fewer queries); its result says quick = 1. */
+const QUICK = process.argv.includes('--quick');
+const int = (name: string, full: number, quick: number) => Number(process.env[name] ?? (QUICK ? quick : full));
+const FILES = int('INGEST_BENCH_FILES', 12, 3);
+const ROUNDS = int('INGEST_BENCH_ROUNDS', 2, 1);
+const QUERIES = int('INGEST_BENCH_QUERIES', 200, 30);
 const SECRET = 'bench-secret-0123456789abcdef';
 const CORES = availableParallelism();
 // Short chunks keep the model's share of a run (≈25 chunks/s/core at 64 tokens) within minutes.
@@ -319,8 +322,8 @@ async function main(): Promise<void> {
       if (run.chunks !== chunks.length) throw new Error(`the pipeline stored ${run.chunks} chunks, the direct chunking made ${chunks.length}`);
       runs.push(run);
       console.log(
-        `  round ${round + 1}, THREAD_POOL_SIZE=${threads}: ${run.chunks} chunks in ${run.seconds.toFixed(2)} s = ${fmt(run.chunksPerSec)} chunks/s ` +
-          `(this process ${fmt(run.ownCpuPct)} % CPU, rest of the machine ${fmt(run.othersCpuPct)} %)`,
+        `  round ${round + 1}, THREAD_POOL_SIZE=${threads}: ${run.chunks} chunks in ${run.seconds.toFixed(2)} s = ${fmt(run.chunksPerSec)} chunks/s, ` +
+          `${fmt(run.cpuMsPerChunk)} CPU-ms/chunk (this process ${fmt(run.ownCpuPct)} % CPU, rest of the machine ${fmt(run.othersCpuPct)} %)`,
       );
     }
     const d = await directRun(chunks, batchSize);
@@ -344,6 +347,7 @@ async function main(): Promise<void> {
   console.log(`  (rest of the machine used ${fmt(othersCpuPctQueries)} % CPU meanwhile)`);
 
   const metrics = {
+    quick: QUICK ? 1 : 0,
     chunks: chunks.length,
     chunksPerSecPool1: one.chunksPerSec,
     chunksPerSecPool2: two.chunksPerSec,

@@ -50,6 +50,8 @@ export interface ConvergeReport {
   readonly docs: number;
   /** Documents whose replicas still differ (state vector or map content) after the timeout. */
   readonly divergent: number;
+  /** Per divergent document: its replicas grouped by state, with the server each one uses — a split by server points at replication. */
+  readonly details: string[];
 }
 
 // y-websocket's provider adds a process 'exit' listener per instance; 100 per process is by design here.
@@ -79,8 +81,8 @@ class Replica {
   constructor(
     readonly key: string,
     kind: ClientKind,
-    url: string,
-    docId: string,
+    readonly url: string,
+    readonly docId: string,
     token: string,
     private readonly stats: Stats,
   ) {
@@ -207,7 +209,14 @@ async function converge(timeoutMs: number): Promise<ConvergeReport> {
     await sleep(100);
     d = divergent();
   }
-  return { docs: byDoc.length, divergent: d };
+  const details = byDoc
+    .filter((replicas) => new Set(replicas.map((c) => c.fingerprint())).size > 1)
+    .map((replicas) => {
+      const groups = new Map<string, string[]>();
+      for (const c of replicas) groups.set(c.fingerprint(), [...(groups.get(c.fingerprint()) ?? []), `${c.key}@${c.url}`]);
+      return `${replicas[0]!.docId}: ${[...groups.values()].map((g) => `[${g.join(' ')}]`).join(' vs ')}`;
+    });
+  return { docs: byDoc.length, divergent: d, details };
 }
 
 serveRpc<LoadRequest>(async (r) => {

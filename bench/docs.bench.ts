@@ -17,7 +17,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TokenService } from '../src/auth/tokens.js';
@@ -212,6 +212,7 @@ async function runRow(row: Row, redisOf: () => Promise<BenchRedis>, tokens: Toke
     await Promise.all(loads.map((l) => l.call({ op: 'close' }).catch(() => {})));
     await Promise.all(loads.map((l) => l.close()));
     await Promise.all(servers.map((s) => s.stop()));
+    rmSync(dataDir, { recursive: true, force: true });
     for (const dir of profiles) {
       if (!dir) continue;
       const top = topSelfTime(dir);

@@ -1,15 +1,18 @@
 /**
- * bench:tasks — two switchyard instances (in-process runtimes, each with its own Redis
- * connections) on one Redis, with a busy registry (BACKGROUND tasks of other instances):
+ * bench:tasks — switchyard's task layer against the ORIGINAL system's own algorithm
+ * (bench/tasks/OriginalTasks.ts: per-item Redis sets, a `<p>:tasks` hash, stop = PUBLISH
+ * `{"action":"stop","task_id"}` that the owning process's listener acts on), both in this
+ * process, both with two instances on one private redis-server, both driven over HTTP
+ * with a bearer token as a client would:
  *
- *  1. create→complete throughput of no-op tasks on chat items, each create checked
- *     against the item's current owner as `POST /api/tasks` does — switchyard reads the
- *     item's set (`<prefix>:tasks:item:<item>`), the naive way scans the whole registry;
- *  2. cross-instance stop latency (A stops a task running on B, measured until B's task
- *     has exited) — switchyard looks the task up by id, the naive way scans the registry.
+ *  1. create→complete throughput of no-op tasks on chat items: `POST /api/tasks` (32 in
+ *     flight) until the task has run and left the registry;
+ *  2. cross-instance stop latency: `POST /api/tasks/stop/<id>` to instance A for a task
+ *     running on B, until B's task has exited and left the registry.
  *
- * Both ways run in the same process against the same Redis in the same run.
- * Redis: REDIS_URL, else redis://127.0.0.1:6379. Keys use a random prefix and are deleted after.
+ * What each side does per request is printed with the results. Both registries hold
+ * BACKGROUND tasks of other instances first (neither algorithm should care).
+ * `--quick`: fewer tasks (validation). Knobs (env): TASKS_BENCH_BACKGROUND, _CREATES, _STOPS.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -17,178 +20,255 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
+import { TokenService } from '../src/auth/tokens.js';
 import { loadConfig } from '../src/config/loadConfig.js';
 import type { TaskRecord } from '../src/coordination/ports.js';
 import { Runtime } from '../src/runtime.js';
-import { TASK_COMMANDS_TOPIC, encodeStop, type TaskKind } from '../src/tasks/index.js';
+import type { TaskKind } from '../src/tasks/index.js';
+import { startBenchRedis, type BenchRedis } from './lib/redisServer.js';
 import { fmt, percentile, reportResult } from './lib/results.js';
+import { startOriginalFront, type OriginalFront } from './tasks/originalHttp.js';
+import { OriginalTasks, type OriginalTaskBody } from './tasks/OriginalTasks.js';
 
-const BACKGROUND = Number(process.env.TASKS_BENCH_BACKGROUND ?? 10_000);
-const CREATES = Number(process.env.TASKS_BENCH_CREATES ?? 2_000);
+const QUICK = process.argv.includes('--quick');
+const int = (name: string, full: number, quick: number) => Number(process.env[name] ?? (QUICK ? quick : full));
+const BACKGROUND = int('TASKS_BENCH_BACKGROUND', 10_000, 2_000);
+const CREATES = int('TASKS_BENCH_CREATES', 2_000, 300);
+const STOPS = int('TASKS_BENCH_STOPS', 300, 60);
+const ROUNDS = QUICK ? 1 : 2;
 const CONCURRENCY = 32;
-const STOPS = Number(process.env.TASKS_BENCH_STOPS ?? 300);
 const ITEMS = 50;
-const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `bench-${randomUUID().slice(0, 8)}`;
+const SECRET = 'bench-secret-0123456789abcdef';
 
+const untilAborted = (signal: AbortSignal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 const noop: TaskKind<null> = { name: 'noop', parse: () => null, run: async () => {} };
-const wait: TaskKind<null> = {
-  name: 'wait',
-  parse: () => null,
-  run: (ctx) => new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true })),
-};
+const wait: TaskKind<null> = { name: 'wait', parse: () => null, run: (ctx) => untilAborted(ctx.signal) };
+const ORIGINAL_KINDS = new Map<string, OriginalTaskBody>([
+  ['noop', async () => {}],
+  ['wait', untilAborted],
+]);
 
-async function start(): Promise<Runtime> {
-  const config = loadConfig(
-    {},
-    {
-      coordination: 'redis',
-      redisUrl: url,
-      redisKeyPrefix: prefix,
-      dataDir: mkdtempSync(join(tmpdir(), 'swy-bench-')),
-      jwtSecret: 'bench-secret-0123456789abcdef',
-      log: { level: 'error', components: {} },
-    },
-  );
-  const runtime = await Runtime.start(config, { gateway: false });
-  runtime.tasks.registerKind(noop).registerKind(wait);
-  return runtime;
+/** One side of the comparison: two instances, each with an HTTP port and an exit signal per task. */
+interface Side {
+  readonly name: string;
+  readonly portA: number;
+  /** Starts a waiting task on instance B (not timed) and returns its id. */
+  startOnB(itemId: string): Promise<string>;
+  exitedOnA(taskId: string): Promise<void>;
+  exitedOnB(taskId: string): Promise<void>;
+  stop(): Promise<void>;
 }
 
 /** Resolves when the task has left the instance (after its registry entries are removed). */
-function exitWaiter(runtime: Runtime): (taskId: string) => Promise<void> {
+function exitWaiter(on: (listener: (taskId: string) => void) => void): (taskId: string) => Promise<void> {
   const waiting = new Map<string, () => void>();
   const done = new Set<string>();
-  runtime.tasks.events.on('exit', (e) => {
-    const resolve = waiting.get(e.record.taskId);
+  on((taskId) => {
+    const resolve = waiting.get(taskId);
     if (resolve) resolve();
-    else done.add(e.record.taskId);
+    else done.add(taskId);
   });
   return (taskId) =>
-    done.delete(taskId)
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => waiting.set(taskId, () => (waiting.delete(taskId), resolve())));
+    done.delete(taskId) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(taskId, () => (waiting.delete(taskId), resolve())));
 }
 
-type OwnerCheck = (runtime: Runtime, itemId: string, userId: string) => Promise<boolean>;
-const indexedOwnerCheck: OwnerCheck = async (runtime, itemId, userId) => {
-  const ids = await runtime.tasks.listByItem(itemId);
-  const records = await Promise.all(ids.map((id) => runtime.tasks.find(id)));
-  return records.every((r) => r === null || r.ownerId === userId);
-};
-const scanOwnerCheck: OwnerCheck = async (runtime, itemId, userId) =>
-  (await runtime.coordination.tasks.list()).filter((r) => r.itemId === itemId).every((r) => r.ownerId === userId);
+async function switchyardSide(redis: BenchRedis, prefix: string): Promise<Side & { a: Runtime }> {
+  const start = async () => {
+    const config = loadConfig(
+      {},
+      {
+        host: '127.0.0.1',
+        port: 0,
+        coordination: 'redis',
+        redisUrl: redis.url,
+        redisKeyPrefix: prefix,
+        dataDir: mkdtempSync(join(tmpdir(), 'swy-bench-')),
+        jwtSecret: SECRET,
+        log: { level: 'error', components: {} },
+      },
+    );
+    const runtime = await Runtime.start(config);
+    runtime.tasks.registerKind(noop).registerKind(wait);
+    return runtime;
+  };
+  const a = await start();
+  const b = await start();
+  const exits = (rt: Runtime) => exitWaiter((listener) => rt.tasks.events.on('exit', (e) => listener(e.record.taskId)));
+  return {
+    name: 'switchyard',
+    a,
+    portA: a.port,
+    startOnB: async (itemId) => (await b.tasks.create({ kind: 'wait', itemId, ownerId: 'alice' })).taskId,
+    exitedOnA: exits(a),
+    exitedOnB: exits(b),
+    stop: async () => {
+      await Promise.all([a.stop('bench done'), b.stop('bench done')]);
+    },
+  };
+}
 
-async function throughput(a: Runtime, exited: (id: string) => Promise<void>, check: OwnerCheck, count: number): Promise<number> {
+async function originalSide(redis: BenchRedis, prefix: string, tokens: TokenService): Promise<Side & { redis: Redis }> {
+  const connections: Redis[] = [];
+  const fronts: OriginalFront[] = [];
+  const instance = async () => {
+    const [commands, subscriber] = [new Redis(redis.url), new Redis(redis.url)];
+    connections.push(commands, subscriber);
+    const tasks = new OriginalTasks(commands, subscriber, prefix);
+    await tasks.listen();
+    fronts.push(await startOriginalFront(tasks, tokens, ORIGINAL_KINDS));
+    return { tasks, commands };
+  };
+  const a = await instance();
+  const b = await instance();
+  const exits = (t: OriginalTasks) => exitWaiter((listener) => t.events.on('exit', listener));
+  return {
+    name: 'original',
+    redis: a.commands,
+    portA: fronts[0]!.port,
+    startOnB: (itemId) => b.tasks.create(ORIGINAL_KINDS.get('wait')!, itemId),
+    exitedOnA: exits(a.tasks),
+    exitedOnB: exits(b.tasks),
+    stop: async () => {
+      await Promise.all(fronts.map((f) => f.close()));
+      for (const c of connections) c.disconnect();
+    },
+  };
+}
+
+async function post(port: number, token: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (res.status !== 200) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** create→complete over HTTP on instance A, CONCURRENCY in flight; tasks/s. */
+async function throughput(side: Side, token: string, count: number): Promise<number> {
   let next = 0;
   const t0 = performance.now();
   const worker = async () => {
     for (let i = next++; i < count; i = next++) {
-      const itemId = `chat:bench-${i % ITEMS}`;
-      if (!(await check(a, itemId, 'alice'))) throw new Error(`owner check refused ${itemId}`);
-      const record = await a.tasks.create({ kind: 'noop', itemId, ownerId: 'alice' });
-      await exited(record.taskId);
+      const { task_id } = await post(side.portA, token, '/api/tasks', { kind: 'noop', item_id: `chat:bench-${i % ITEMS}` });
+      await side.exitedOnA(String(task_id));
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   return count / ((performance.now() - t0) / 1000);
 }
 
-type StopWay = (a: Runtime, taskId: string) => Promise<void>;
-const indexedStop: StopWay = async (a, taskId) => {
-  const r = await a.tasks.stop(taskId);
-  if (!r.found) throw new Error(`task ${taskId} not found`);
-};
-const scanStop: StopWay = async (a, taskId) => {
-  const record = (await a.coordination.tasks.list()).find((r) => r.taskId === taskId);
-  if (!record) throw new Error(`task ${taskId} not found`);
-  await a.coordination.bus.publish(TASK_COMMANDS_TOPIC, encodeStop(taskId));
-};
-
-/** A stops tasks running on B one at a time; ms from the stop call until B's task exited. */
-async function stopLatencies(a: Runtime, b: Runtime, exitedOnB: (id: string) => Promise<void>, way: StopWay): Promise<number[]> {
+/** `POST /api/tasks/stop/<id>` to A for tasks running on B, one at a time; ms until B's task exited. */
+async function stopLatencies(side: Side, token: string): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < STOPS; i++) {
-    const record = await b.tasks.create({ kind: 'wait', itemId: `chat:stop-${i % ITEMS}`, ownerId: 'alice' });
+    const taskId = await side.startOnB(`chat:stop-${i % ITEMS}`);
     const t0 = performance.now();
-    await way(a, record.taskId);
-    await exitedOnB(record.taskId);
+    await post(side.portA, token, `/api/tasks/stop/${encodeURIComponent(taskId)}`);
+    await side.exitedOnB(taskId);
     out.push(performance.now() - t0);
   }
   return out.sort((x, y) => x - y);
 }
 
-async function fillBackground(a: Runtime): Promise<void> {
-  const pending: Promise<void>[] = [];
+/** BACKGROUND running tasks of other instances in switchyard's registry and in the original's hash and sets. */
+async function fillBackground(swy: Runtime, redis: Redis, originalPrefix: string): Promise<void> {
+  const pending: Promise<unknown>[] = [];
   for (let i = 0; i < BACKGROUND; i++) {
+    const itemId = `chat:bg-${i % 2_000}`;
     const record: TaskRecord = {
       taskId: `bg-${i}`,
-      itemId: `chat:bg-${i % 2_000}`,
+      itemId,
       ownerId: `user-${i % 500}`,
       instanceId: `bg-instance-${i % 8}`,
       kind: 'completion',
       status: 'running',
       createdAt: Date.now(),
     };
-    pending.push(a.coordination.tasks.add(record));
+    pending.push(swy.coordination.tasks.add(record));
+    pending.push(redis.pipeline().hset(`${originalPrefix}:tasks`, record.taskId, itemId).sadd(`${originalPrefix}:tasks:item:${itemId}`, record.taskId).exec());
     if (pending.length >= 1_000) await Promise.all(pending.splice(0));
   }
   await Promise.all(pending);
 }
 
 async function main(): Promise<void> {
-  console.log(`bench:tasks — 2 instances on ${url}; registry with ${BACKGROUND} background tasks; ${CREATES} no-op creates (${CONCURRENCY} concurrent); ${STOPS} cross-instance stops`);
-  const a = await start();
-  const b = await start();
-  const exitedOnA = exitWaiter(a);
-  const exitedOnB = exitWaiter(b);
+  console.log(
+    `bench:tasks${QUICK ? ' --quick' : ''} — switchyard vs the original algorithm, 2 instances each on one private redis-server; ` +
+      `${BACKGROUND} background tasks in each registry; ${CREATES} no-op creates over HTTP (${CONCURRENCY} in flight) × ${ROUNDS} round(s); ${STOPS} cross-instance stops over HTTP`,
+  );
+  console.log(
+    '  switchyard per create: uWS HTTP, JWT verify, owner check (SMEMBERS of the item + each task record), item actor, registry add (Lua), task run, status events, registry removal\n' +
+      '  original per create:   node:http, JWT verify, HSET + SADD pipeline, asyncio-style task, done callback HDEL + SREM + SCARD (+ DEL)\n' +
+      '  switchyard per stop:   registry lookup (owner check + which instance), PUBLISH to the owner\'s listener, abort, registry removal\n' +
+      '  original per stop:     PUBLISH {"action":"stop","task_id"} to every instance, listener looks up its local dict, cancel, cleanup',
+  );
+  const redis = await startBenchRedis();
+  const tokens = new TokenService(SECRET);
+  const token = await tokens.sign({ sub: 'alice', role: 'user' });
+  const swyPrefix = `bench-${randomUUID().slice(0, 8)}`;
+  const origPrefix = `orig-${randomUUID().slice(0, 8)}`;
+  let swy: Awaited<ReturnType<typeof switchyardSide>> | null = null;
+  let orig: Awaited<ReturnType<typeof originalSide>> | null = null;
   try {
-    await fillBackground(a);
+    swy = await switchyardSide(redis, swyPrefix);
+    orig = await originalSide(redis, origPrefix, tokens);
+    await fillBackground(swy.a, orig.redis, origPrefix);
     // Warm-up: connections, actor activation, JIT.
-    await throughput(a, exitedOnA, indexedOwnerCheck, CREATES / 4);
+    for (const side of [swy, orig]) await throughput(side, token, Math.ceil(CREATES / 4));
 
-    const opsIndexed = await throughput(a, exitedOnA, indexedOwnerCheck, CREATES);
-    // A rate, so fewer ops suffice for the slow way (it scans the registry per create).
-    const opsNaive = await throughput(a, exitedOnA, scanOwnerCheck, Math.ceil(CREATES / 5));
-    console.log(`  create→complete: switchyard ${fmt(opsIndexed)} tasks/s, naive (registry scan) ${fmt(opsNaive)} tasks/s`);
+    const best = { switchyard: 0, original: 0 };
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternated, so a burst of outside load hits both alike.
+      for (const side of round % 2 === 0 ? [swy, orig] : [orig, swy]) {
+        const rate = await throughput(side, token, CREATES);
+        best[side.name as keyof typeof best] = Math.max(best[side.name as keyof typeof best], rate);
+      }
+    }
+    console.log(`  create→complete: switchyard ${fmt(best.switchyard)} tasks/s, original ${fmt(best.original)} tasks/s (best of ${ROUNDS})`);
 
-    const stops = await stopLatencies(a, b, exitedOnB, indexedStop);
-    const naiveStops = await stopLatencies(a, b, exitedOnB, scanStop);
+    const stops = await stopLatencies(swy, token);
+    const origStops = await stopLatencies(orig, token);
     const p = (xs: number[], q: number) => Number(percentile(xs, q).toFixed(3));
-    console.log(`  cross-instance stop: switchyard p50 ${fmt(p(stops, 50))} ms p99 ${fmt(p(stops, 99))} ms; naive p50 ${fmt(p(naiveStops, 50))} ms p99 ${fmt(p(naiveStops, 99))} ms`);
+    console.log(
+      `  cross-instance stop: switchyard p50 ${fmt(p(stops, 50))} ms p99 ${fmt(p(stops, 99))} ms; original p50 ${fmt(p(origStops, 50))} ms p99 ${fmt(p(origStops, 99))} ms`,
+    );
 
-    const left = (await a.coordination.tasks.list()).filter((r) => !r.taskId.startsWith('bg-')).length;
-    if (left !== 0) throw new Error(`${left} bench tasks left in the registry`);
+    const left = (await swy.a.coordination.tasks.list()).filter((r) => !r.taskId.startsWith('bg-')).length;
+    const origLeft = (await orig.redis.hlen(`${origPrefix}:tasks`)) - BACKGROUND;
+    if (left !== 0 || origLeft !== 0) throw new Error(`tasks left in the registry: switchyard ${left}, original ${origLeft}`);
 
     reportResult(
       'tasks',
       {
-        create_complete_per_sec: Math.round(opsIndexed),
-        create_complete_per_sec_naive: Math.round(opsNaive),
-        create_complete_vs_naive: Number((opsIndexed / opsNaive).toFixed(2)),
+        quick: QUICK ? 1 : 0,
+        create_complete_per_sec: Math.round(best.switchyard),
+        create_complete_per_sec_baseline: Math.round(best.original),
+        create_complete_vs_baseline: Number((best.switchyard / best.original).toFixed(2)),
         stop_p50_ms: p(stops, 50),
         stop_p99_ms: p(stops, 99),
-        stop_p50_ms_naive: p(naiveStops, 50),
-        stop_p99_ms_naive: p(naiveStops, 99),
-        stop_p50_naive_vs_switchyard: Number((percentile(naiveStops, 50) / percentile(stops, 50)).toFixed(2)),
+        stop_p50_ms_baseline: p(origStops, 50),
+        stop_p99_ms_baseline: p(origStops, 99),
+        stop_p99_vs_baseline: Number((percentile(stops, 99) / percentile(origStops, 99)).toFixed(2)),
         background_tasks: BACKGROUND,
       },
       {
-        // A chat UI feels a stop within a frame or two; 2 cores, shared with Redis and both instances.
+        // A chat UI feels a stop within a frame or two; 2 cores, shared with Redis and four instances.
         stop_p99_ms: { max: 25 },
         // Enough for hundreds of concurrent generations starting per second on one instance.
         create_complete_per_sec: { min: 500 },
-        // The point of the indexes: a busy registry must not slow every create and stop down.
-        create_complete_vs_naive: { min: 3 },
-        stop_p50_naive_vs_switchyard: { min: 3 },
+        // The system it replaces is the floor: its extra checks (owner, actor order) must not cost throughput.
+        create_complete_vs_baseline: { min: 1 },
+        // One registry lookup more than a blind PUBLISH (it checks the owner and finds the instance).
+        stop_p99_vs_baseline: { max: 1.5 },
       },
     );
   } finally {
-    await Promise.all([a.stop('bench done'), b.stop('bench done')]);
-    const redis = new Redis(url);
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await swy?.stop();
+    await orig?.stop();
+    await redis.stop();
   }
 }
 

@@ -6,9 +6,11 @@
 //   node scripts/bench-all.mjs                 run everything, then report
 //   node scripts/bench-all.mjs --only ws,docs  run some, report on all results present
 //   node scripts/bench-all.mjs --report-only   just rebuild report.md, the charts and the README table
+//
+// A failing bench (FAIL verdict or crash) does not stop the run: the others still run, the
+// report marks it, and the script exits 1 at the end.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { updateReadme } from './bench-readme.mjs';
 
@@ -156,13 +158,32 @@ ${parts.join('\n')}
 `;
 }
 
-export function writeReport(results, runs = new Map()) {
-  const cpu = cpus();
+/** `abc1234` or `abc1234 (dirty)`; `unknown` for results written before provenance was recorded. */
+function commitText(p) {
+  if (!p?.commit) return 'unknown';
+  return `\`${p.commit.slice(0, 12)}\`${p.dirty ? ' (dirty)' : ''}`;
+}
+
+function machineText(p) {
+  return `${p.cores} × ${p.cpu}, ${p.ramGiB} GiB RAM, Node ${p.node}, uWebSockets.js ${p.uws}`;
+}
+
+/** The commit and machine of this run, from the compiled bench/lib/provenance.ts (the same code every bench records with). */
+async function currentProvenance() {
+  const { provenance } = await import(pathToFileURL(`${ROOT}dist/bench/lib/provenance.js`).href);
+  return provenance();
+}
+
+export function writeReport(results, runs = new Map(), here) {
   const lines = [
     '# Benchmark report',
     '',
-    `Generated ${new Date().toISOString()} by \`npm run bench\` on ${cpu.length} × ${cpu[0]?.model?.trim() ?? 'unknown CPU'}, Node ${process.version}.`,
+    `Generated ${new Date().toISOString()} by \`npm run bench\` at commit ${commitText(here)}.`,
+    '',
+    `Machine: ${machineText(here)}.`,
+    '',
     'Blue bars are switchyard, grey bars its baselines, dashed red lines the targets. Each benchmark also wrote `<name>.json` here.',
+    'A result from another commit or machine than the above says so in the last column.',
     '',
     '| benchmark | verdict | targets | run at | this run |',
     '|---|---|---|---|---|',
@@ -170,7 +191,11 @@ export function writeReport(results, runs = new Map()) {
   for (const r of results) {
     const targets = Object.entries(r.targets ?? {}).map(([m, t]) => `${m} = ${fmt(r.metrics[m])} (${targetText(t)})`).join('<br>') || '—';
     const run = runs.get(r.name);
-    lines.push(`| [${r.name}](#${r.name}) | ${r.pass ? '✅ pass' : '❌ fail'} | ${targets} | ${r.at ?? '—'} | ${run ? (run.code === 0 ? `ran (${run.seconds}s)` : `**exit ${run.code}**`) : 'earlier result'} |`);
+    const status = run ? (run.code === 0 ? `ran (${run.seconds}s)` : `**exit ${run.code}**`) : 'earlier result';
+    const elsewhere = r.metrics?.quick === 1 ? ['**quick run** (validation only)'] : [];
+    if (commitText(r.provenance) !== commitText(here)) elsewhere.push(`commit ${commitText(r.provenance)}`);
+    if (r.provenance && machineText(r.provenance) !== machineText(here)) elsewhere.push(`on ${machineText(r.provenance)}`);
+    lines.push(`| [${r.name}](#${r.name}) | ${r.pass ? '✅ pass' : '❌ fail'} | ${targets} | ${r.at ?? '—'} | ${[status, ...elsewhere].join('<br>')} |`);
   }
   const missing = [...runs].filter(([name]) => !results.some((r) => r.name === name));
   for (const [name, run] of missing) lines.push(`| ${name} | ❌ no result | — | — | **exit ${run.code}** — it wrote no bench/results/${name}.json |`);
@@ -187,8 +212,17 @@ function benchScripts() {
   return Object.keys(pkg.scripts ?? {}).filter((s) => s.startsWith('bench:'));
 }
 
-function main(argv) {
+/** One bench may not hold the whole run hostage: past this it is stopped and counted as failed. */
+const BENCH_TIMEOUT_MS = 30 * 60_000;
+
+async function main(argv) {
   const reportOnly = argv.includes('--report-only');
+  // Once up front: the report reads the compiled provenance module, and a broken build fails fast.
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (build.status !== 0) {
+    console.error('bench: npm run build failed; nothing was run');
+    process.exit(1);
+  }
   const onlyAt = argv.indexOf('--only');
   const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? '').split(',').filter(Boolean).map((s) => s.replace(/^bench:/, ''))) : null;
   const runs = new Map();
@@ -198,17 +232,19 @@ function main(argv) {
       const name = script.slice('bench:'.length);
       console.log(`\n=== ${script} (${runs.size + 1}/${scripts.length}) ===`);
       const started = Date.now();
-      const r = spawnSync('npm', ['run', '--silent', script], { cwd: ROOT, stdio: 'inherit' });
+      const r = spawnSync('npm', ['run', '--silent', script], { cwd: ROOT, stdio: 'inherit', timeout: BENCH_TIMEOUT_MS, killSignal: 'SIGTERM' });
+      if (r.error) console.log(`bench: ${script}: ${r.error.message}`);
       runs.set(name, { code: r.status ?? 1, seconds: Math.round((Date.now() - started) / 1000) });
     }
   }
   const results = loadResults();
-  writeReport(results, runs);
-  const readme = updateReadme(results);
+  const here = await currentProvenance();
+  writeReport(results, runs, here);
+  const readme = updateReadme(results, `Table generated at commit ${commitText(here)} on ${machineText(here)}; each result's own commit and machine are in the report. `);
   console.log(`\nbench: wrote bench/results/report.md and ${results.length} chart(s)${readme ? '; README table updated' : ''}`);
   for (const [name, run] of runs) if (run.code !== 0) console.log(`bench: ${name} exited ${run.code}`);
   const failed = [...runs.values()].some((r) => r.code !== 0);
   process.exit(failed ? 1 : 0);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main(process.argv.slice(2));
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void main(process.argv.slice(2));

@@ -33,14 +33,14 @@ export function renderTable(results, descriptions = new Map()) {
     const target = targets.map(([m, t]) => `\`${m}\` ${targetText(t)}`).join('<br>') || '—';
     const latest = targets.map(([m]) => fmt(r.metrics[m])).join('<br>') || '—';
     const chart = existsSync(`${ROOT}bench/results/${r.name}.svg`) ? `[chart](bench/results/${r.name}.svg)` : '—';
-    const when = r.at ? ` (${String(r.at).slice(0, 10)})` : '';
+    const when = r.at ? ` (${String(r.at).slice(0, 10)}` + (r.metrics?.quick === 1 ? ', quick run)' : ')') : '';
     rows.push(`| \`bench:${r.name}\` | ${descriptions.get(r.name) ?? '—'} | ${target} | ${latest} | ${r.pass ? 'pass' : '**fail**'}${when} | ${chart} |`);
   }
   return rows.join('\n');
 }
 
 /** Replaces the table between the markers; false (README untouched) when the markers are missing. */
-export function updateReadme(results) {
+export function updateReadme(results, provenanceLine = '') {
   const text = readFileSync(README, 'utf8');
   const start = text.indexOf(START);
   const end = text.indexOf(END);
@@ -50,7 +50,7 @@ export function updateReadme(results) {
   }
   const block = text.slice(start + START.length, end);
   const table = renderTable(results, currentDescriptions(block));
-  const next = `${text.slice(0, start + START.length)}\n${table}\n\nFull report with charts: [bench/results/report.md](bench/results/report.md).\n${text.slice(end)}`;
+  const next = `${text.slice(0, start + START.length)}\n${table}\n\n${provenanceLine}Full report with charts: [bench/results/report.md](bench/results/report.md).\n${text.slice(end)}`;
   if (next !== text) writeFileSync(README, next);
   return true;
 }

@@ -1,7 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { provenance, type Provenance } from './provenance.js';
 
 export type Target = { min: number } | { max: number };
+
+/** A chart panel chosen by the bench (bench-all.mjs otherwise groups metrics by name). */
+export interface Chart {
+  readonly title: string;
+  readonly bars: ReadonlyArray<{ readonly label: string; readonly metric: string; readonly baseline?: boolean }>;
+}
 
 export interface BenchResult {
   readonly name: string;
@@ -9,6 +16,9 @@ export interface BenchResult {
   readonly targets: Record<string, Target>;
   readonly pass: boolean;
   readonly at: string;
+  /** The commit and machine that produced it (report.md prints them). */
+  readonly provenance: Provenance;
+  readonly charts?: readonly Chart[];
 }
 
 /** bench/results/ in the repository, whether run from bench/ or dist/bench/. */
@@ -19,19 +29,29 @@ function meets(value: number | undefined, target: Target): boolean {
   return 'min' in target ? value >= target.min : value <= target.max;
 }
 
-/** Prints the verdict per target and writes bench/results/<name>.json. */
-export function reportResult(name: string, metrics: Record<string, number>, targets: Record<string, Target>): BenchResult {
+/**
+ * Prints the verdict per target, writes bench/results/<name>.json and, on FAIL, sets
+ * process.exitCode = 1 (never back to 0), so every bench fails its `npm run` the same way
+ * and `npm run bench` can tell. A bench that crashes sets its own non-zero code.
+ */
+export function reportResult(
+  name: string,
+  metrics: Record<string, number>,
+  targets: Record<string, Target>,
+  extra: { readonly charts?: readonly Chart[] } = {},
+): BenchResult {
   const verdicts = Object.entries(targets).map(([metric, target]) => {
     const ok = meets(metrics[metric], target);
     const rule = 'min' in target ? `>= ${target.min}` : `<= ${target.max}`;
     return { metric, ok, line: `${ok ? 'PASS' : 'FAIL'}  ${metric} = ${fmt(metrics[metric])} (target ${rule})` };
   });
-  const result: BenchResult = { name, metrics, targets, pass: verdicts.every((v) => v.ok), at: new Date().toISOString() };
+  const result: BenchResult = { name, metrics, targets, pass: verdicts.every((v) => v.ok), at: new Date().toISOString(), provenance: provenance(), ...extra };
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(`${RESULTS_DIR}${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\n${name}: verdict`);
   for (const v of verdicts) console.log(`  ${v.line}`);
   console.log(`  => ${result.pass ? 'PASS' : 'FAIL'} (written to bench/results/${name}.json)`);
+  if (!result.pass) process.exitCode = 1;
   return result;
 }
 

@@ -21,11 +21,11 @@ export const SioDialect: Dialect = Object.freeze({
   error: (error: ErrorBody) => `42["error",${JSON.stringify(error)}]`,
 });
 
-/** `44{"message": …}`: the client emits `connect_error` with this message, `err.data` = `data`. */
+/** Engine.IO MESSAGE + Socket.IO CONNECT_ERROR, `44{"message": …}`: the client emits `connect_error` with this message, `err.data` = `data`. */
 export function encodeConnectError(message: string, data?: unknown, nsp = '/'): string {
   const prefix = nsp === '/' ? '44' : `44${nsp},`;
   return `${prefix}${JSON.stringify(data === undefined ? { message } : { message, data })}`;
 }
 
-/** `40{"sid": …}`: the namespace accepted the socket. */
+/** Engine.IO MESSAGE + Socket.IO CONNECT, `40{"sid": …}`: the namespace accepted the socket. */
 export const encodeConnectOk = (sid: string): string => `40${JSON.stringify({ sid })}`;

@@ -222,7 +222,7 @@ export class SioServer {
   }
 
   private onConnect(session: EngineSession, packet: Packet): void {
-    if (packet.nsp !== '/') return session.sendText(EnginePacket.MESSAGE + encodeConnectError('Invalid namespace', undefined, packet.nsp));
+    if (packet.nsp !== '/') return session.sendText(encodeConnectError('Invalid namespace', undefined, packet.nsp));
     if (session.conn || session.connecting) return;
     session.connecting = true;
     const auth = packet.data as { token?: unknown } | undefined;
@@ -235,19 +235,19 @@ export class SioServer {
         if (!result.ok) {
           this.deps.metrics.upgradesRejected.inc({ reason: 'unauthorized' });
           const message = `${ErrorCode.UNAUTHORIZED}: token ${result.reason}`;
-          session.sendText(EnginePacket.MESSAGE + encodeConnectError(message, { code: ErrorCode.UNAUTHORIZED }));
+          session.sendText(encodeConnectError(message, { code: ErrorCode.UNAUTHORIZED }));
           return;
         }
         const conn = new Connection(session.ws, { sid: newId(), principal: result.principal, ip }, SioDialect, this.deps.limits, this.deps.metrics, this.deps.log, this.deps.now());
         session.conn = conn;
-        session.sendText(EnginePacket.MESSAGE + encodeConnectOk(conn.sid));
+        session.sendText(encodeConnectOk(conn.sid));
         this.deps.connections.opened(conn);
         this.deps.onConnected?.(conn);
       },
       (err: unknown) => {
         session.connecting = false;
         this.deps.log.error({ err: errorMessage(err) }, 'token verification failed');
-        session.sendText(EnginePacket.MESSAGE + encodeConnectError(`${ErrorCode.INTERNAL}: internal error`, { code: ErrorCode.INTERNAL }));
+        session.sendText(encodeConnectError(`${ErrorCode.INTERNAL}: internal error`, { code: ErrorCode.INTERNAL }));
       },
     );
   }

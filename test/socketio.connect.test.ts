@@ -1,0 +1,147 @@
+import './helpers/guard.js';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Encoder, PacketType } from 'socket.io-parser';
+import { SioDialect } from '../src/gateway/socketio/SioDialect.js';
+import { startRuntime, TEST_SECRET, type TestRuntime } from './helpers/runtime.js';
+import { docToken } from './helpers/docs.js';
+import { Inbox, RawEngine, connected, originalToken, sioConnect, sioSocket } from './helpers/socketio.js';
+import { sleep, waitFor } from './helpers/wait.js';
+import type { Socket } from 'socket.io-client';
+
+describe('socket.io dialect: connect and auth', () => {
+  let t: TestRuntime;
+  let port: number;
+  const sockets: Socket[] = [];
+  const raws: RawEngine[] = [];
+  before(async () => {
+    t = await startRuntime({ presence: { usageTimeoutMs: 3_000 } });
+    port = t.runtime.port;
+  });
+  after(async () => {
+    for (const s of sockets) s.disconnect();
+    for (const r of raws) r.close();
+    await t.runtime.stop();
+  });
+
+  const usage = async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/api/usage`, { headers: { authorization: `Bearer ${await docToken('probe')}` } });
+    return (await res.json()) as { model_ids: string[]; user_count: number };
+  };
+
+  it('the original client connects with its exact options and an original `id` token; user-join acks {id, name}', async () => {
+    const socket = await sioConnect(port, await originalToken(TEST_SECRET, 'u-original'));
+    sockets.push(socket);
+    assert.equal(typeof socket.id, 'string');
+    const ack = await socket.emitWithAck('user-join', { auth: { token: await originalToken(TEST_SECRET, 'u-original') } });
+    assert.deepEqual(ack, { id: 'u-original', name: 'u-original' });
+  });
+
+  it("switchyard's own tokens (sub/name/role) work too, also from the upgrade's ?token= query", async () => {
+    const own = await docToken('alice');
+    const socket = await sioConnect(port, own);
+    sockets.push(socket);
+    assert.deepEqual(await socket.emitWithAck('user-join', { auth: { token: own } }), { id: 'alice', name: 'alice' });
+    const raw = await RawEngine.open(port, `&token=${own}`);
+    raws.push(raw);
+    raw.send('40');
+    assert.match(await raw.next((f) => f.startsWith('40')), /^40\{"sid":"[\w-]{20}"\}$/);
+  });
+
+  for (const [name, token] of [
+    ['missing', async () => undefined],
+    ['invalid', async () => 'not-a-jwt'],
+    ['expired', async () => originalToken(TEST_SECRET, 'late', -10)],
+    ['signed with another secret', async () => originalToken('another-secret-0123456789', 'mallory')],
+  ] as const) {
+    it(`a ${name} token is a connect_error with a coded message`, async () => {
+      const socket = sioSocket(port, await token());
+      sockets.push(socket);
+      await assert.rejects(connected(socket), (err: Error & { data?: { code?: string } }) => {
+        assert.match(err.message, /^SWY_UNAUTHORIZED: token (missing|invalid|expired)$/);
+        assert.equal(err.data?.code, 'SWY_UNAUTHORIZED');
+        return true;
+      });
+      assert.equal(socket.connected, false);
+    });
+  }
+
+  it('no event runs before a CONNECT passed auth: usage sent around a refused CONNECT is never recorded', async () => {
+    const raw = await RawEngine.open(port);
+    raws.push(raw);
+    const open = JSON.parse((await raw.next((f) => f.startsWith('0'))).slice(1));
+    assert.equal(typeof open.sid, 'string');
+    assert.deepEqual(open.upgrades, []);
+    assert.equal(open.pingInterval, 25_000);
+    assert.equal(open.pingTimeout, 20_000);
+    assert.equal(typeof open.maxPayload, 'number');
+    raw.send('42["usage",{"model":"before-connect"}]');
+    raw.send(`40${JSON.stringify({ token: await originalToken(TEST_SECRET, 'x', -10) })}`);
+    raw.send('421["usage",{"model":"after-refusal"}]');
+    assert.match(await raw.next((f) => f.startsWith('44')), /SWY_UNAUTHORIZED: token expired/);
+    await sleep(200);
+    assert.equal(raw.frames.some((f) => f.startsWith('43')), false, 'no ack: the event did not run');
+    assert.deepEqual((await usage()).model_ids.filter((m) => m.includes('connect') || m.includes('refusal')), []);
+  });
+
+  it('usage from a Socket.IO client shows in /api/usage and is swept after 3 s', async () => {
+    const socket = await sioConnect(port, await originalToken(TEST_SECRET, 'streamer'));
+    sockets.push(socket);
+    assert.deepEqual(await socket.emitWithAck('usage', { action: 'chat', model: 'sio-model', chat_id: 'c1' }), {});
+    assert.ok((await usage()).model_ids.includes('sio-model'));
+    assert.deepEqual(await socket.emitWithAck('heartbeat', {}), {});
+    await waitFor(async () => !(await usage()).model_ids.includes('sio-model'), { timeoutMs: 10_000, what: 'usage swept' });
+  });
+
+  it('bad events get a coded error for that caller only: ack error, or an `error` event without an ack', async () => {
+    const socket = await sioConnect(port, await originalToken(TEST_SECRET, 'clumsy'));
+    sockets.push(socket);
+    const inbox = new Inbox(socket);
+    assert.deepEqual(await socket.emitWithAck('no-such-event', {}), { error: { code: 'SWY_UNKNOWN_EVENT', message: 'unknown event "no-such-event"' } });
+    socket.emit('usage', { model: 42 });
+    const err = await inbox.next('error');
+    assert.equal(err.code, 'SWY_BAD_REQUEST');
+    assert.equal(socket.connected, true);
+  });
+
+  it('a packet socket.io-parser refuses ends that engine connection only', async () => {
+    const raw = await RawEngine.open(port);
+    raws.push(raw);
+    raw.send(`40${JSON.stringify({ token: await originalToken(TEST_SECRET, 'p') })}`);
+    await raw.next((f) => f.startsWith('40'));
+    raw.send('42{not json');
+    assert.equal((await raw.closed).code, 4400);
+    const other = await sioConnect(port, await originalToken(TEST_SECRET, 'q'));
+    sockets.push(other);
+    assert.deepEqual(await other.emitWithAck('heartbeat', {}), {});
+  });
+
+  it('answers Engine.IO pings and pongs; a client DISCONNECT closes the socket and removes its session', async () => {
+    const raw = await RawEngine.open(port);
+    raws.push(raw);
+    raw.send('2probe');
+    assert.equal(await raw.next((f) => f.startsWith('3')), '3probe');
+    raw.send(`40${JSON.stringify({ token: await originalToken(TEST_SECRET, 'leaver') })}`);
+    await raw.next((f) => f.startsWith('40'));
+    const before = (await usage()).user_count;
+    raw.send('41');
+    assert.equal((await raw.closed).code, 1000);
+    await waitFor(async () => (await usage()).user_count === before - 1, { what: 'session removed' });
+  });
+
+  it('a polling handshake gets Engine.IO\'s "Transport unknown" (websocket transport is required)', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/ws/socket.io/?EIO=4&transport=polling&t=abc`);
+    assert.equal(res.status, 400);
+    assert.deepEqual(await res.json(), { code: 0, message: 'Transport unknown' });
+    const old = await fetch(`http://127.0.0.1:${port}/ws/socket.io/?EIO=3&transport=polling`);
+    assert.equal(old.status, 400);
+    assert.deepEqual(await old.json(), { code: 5, message: 'Unsupported protocol version' });
+  });
+
+  it('the hand-framed event and ack frames equal socket.io-parser\'s encoding', () => {
+    const enc = new Encoder();
+    const data = { chat_id: 'c', n: [1, 2, 3], s: 'ü"\n' };
+    assert.equal(SioDialect.event(JSON.stringify('events'), JSON.stringify(data)), `4${enc.encode({ type: PacketType.EVENT, nsp: '/', data: ['events', data] })[0]}`);
+    assert.equal(SioDialect.ack(7, data), `4${enc.encode({ type: PacketType.ACK, nsp: '/', id: 7, data: [data] })[0]}`);
+  });
+});

@@ -145,3 +145,67 @@ describe('socket.io dialect: connect and auth', () => {
     assert.equal(SioDialect.ack(7, data), `4${enc.encode({ type: PacketType.ACK, nsp: '/', id: 7, data: [data] })[0]}`);
   });
 });
+
+describe('socket.io dialect: events:chat, Engine.IO heartbeats and timeouts', () => {
+  let t: TestRuntime;
+  let port: number;
+  const sockets: Socket[] = [];
+  const raws: RawEngine[] = [];
+  before(async () => {
+    t = await startRuntime({ gateway: { socketioPingIntervalMs: 1_000, socketioPingTimeoutMs: 1_000, socketioConnectTimeoutMs: 1_000 } });
+    port = t.runtime.port;
+  });
+  after(async () => {
+    for (const s of sockets) s.disconnect();
+    for (const r of raws) r.close();
+    await t.runtime.stop();
+  });
+
+  it("events:chat reaches the user's other sockets as `events` (both dialects), and the chat room once joined", async () => {
+    const token = await originalToken(TEST_SECRET, 'chatter');
+    const tab1 = await sioConnect(port, token);
+    const tab2 = await sioConnect(port, token);
+    sockets.push(tab1, tab2);
+    const inbox2 = new Inbox(tab2);
+    const inbox1 = new Inbox(tab1);
+    assert.deepEqual(await tab1.emitWithAck('events:chat', { chat_id: 'c1', data: { type: 'typing' } }), {});
+    assert.deepEqual(await inbox2.next('events'), { chat_id: 'c1', user_id: 'chatter', data: { type: 'typing' } });
+    const other = await sioConnect(port, await originalToken(TEST_SECRET, 'peer'));
+    sockets.push(other);
+    const otherInbox = new Inbox(other);
+    assert.deepEqual(await other.emitWithAck('join', { room: 'chat:c2' }), { room: 'chat:c2' });
+    assert.deepEqual(await tab1.emitWithAck('join', { room: 'chat:c2' }), { room: 'chat:c2' });
+    await tab1.emitWithAck('events:chat', { chat_id: 'c2', data: { type: 'typing' } });
+    assert.deepEqual(await otherInbox.next('events'), { chat_id: 'c2', user_id: 'chatter', data: { type: 'typing' } });
+    await sleep(100);
+    assert.equal(inbox1.of('events').length, 0, 'not echoed to the sender');
+  });
+
+  it('socket.io-client answers the server pings and stays connected past several ping intervals', async () => {
+    const socket = await sioConnect(port, await originalToken(TEST_SECRET, 'steady'));
+    sockets.push(socket);
+    let disconnected = false;
+    socket.on('disconnect', () => (disconnected = true));
+    await sleep(3_500);
+    assert.equal(disconnected, false);
+    assert.deepEqual(await socket.emitWithAck('heartbeat', {}), {});
+  });
+
+  it('a peer that stops answering pings is closed with 4408; one that never sends CONNECT with 4409', async () => {
+    const silent = await RawEngine.open(port);
+    const idle = await RawEngine.open(port);
+    raws.push(silent, idle);
+    silent.send(`40${JSON.stringify({ token: await originalToken(TEST_SECRET, 'silent') })}`);
+    await silent.next((f) => f.startsWith('40'));
+    assert.equal((await silent.closed).code, 4408);
+    assert.ok(silent.frames.includes('2'), 'it was pinged');
+    assert.equal((await idle.closed).code, 4409);
+  });
+
+  it('socket.io-client with [polling, websocket] does not fall back: it keeps failing on polling (websocket transport is required)', async () => {
+    const { io } = await import('socket.io-client');
+    const socket = io(`http://127.0.0.1:${port}`, { path: '/ws/socket.io', transports: ['polling', 'websocket'], auth: { token: await originalToken(TEST_SECRET, 'poller') }, reconnection: false });
+    sockets.push(socket);
+    await assert.rejects(connected(socket), /xhr poll error/);
+  });
+});

@@ -197,7 +197,7 @@ export class SioServer {
     } catch (err) {
       // As socket.io does: a packet that does not parse ends the connection (the client reconnects).
       this.deps.log.debug({ err: errorMessage(err) }, 'socket.io packet refused');
-      session.end(4400, 'invalid socket.io packet');
+      session.end(CloseCodes.INVALID_PACKET.code, CloseCodes.INVALID_PACKET.reason);
     }
   }
 
@@ -288,10 +288,10 @@ export class SioServer {
   private tick(): void {
     const now = this.deps.now();
     for (const session of this.sessions) {
-      if (session.pingPending) {
-        session.end(4408, 'ping timeout');
-      } else if (!session.conn && !session.connecting && now - session.openedAt > this.deps.limits.connectTimeoutMs) {
-        session.end(4408, 'connect timeout');
+      if (!session.conn && !session.connecting && now - session.openedAt >= this.deps.limits.connectTimeoutMs) {
+        session.end(CloseCodes.CONNECT_TIMEOUT.code, CloseCodes.CONNECT_TIMEOUT.reason);
+      } else if (session.pingPending) {
+        session.end(CloseCodes.PING_TIMEOUT.code, CloseCodes.PING_TIMEOUT.reason);
       } else {
         session.pingPending = true;
         session.sendText(EnginePacket.PING);

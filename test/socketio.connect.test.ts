@@ -209,3 +209,41 @@ describe('socket.io dialect: events:chat, Engine.IO heartbeats and timeouts', ()
     await assert.rejects(connected(socket), /xhr poll error/);
   });
 });
+
+describe('socket.io dialect: one room, both dialects, one instance', () => {
+  let t: TestRuntime;
+  after(() => t?.runtime.stop());
+
+  it('a /ws socket and a Socket.IO socket in one channel see each other (and senders never get their own)', async () => {
+    t = await startRuntime();
+    const { TestClient } = await import('./helpers/gateway.js');
+    const ws = await TestClient.open(`ws://127.0.0.1:${t.runtime.port}/ws`, { authorization: `Bearer ${await docToken('wsuser')}` });
+    const sio = await sioConnect(t.runtime.port, await originalToken(TEST_SECRET, 'siouser'));
+    const sio2 = await sioConnect(t.runtime.port, await originalToken(TEST_SECRET, 'siouser2'));
+    try {
+      const inbox = new Inbox(sio);
+      const inbox2 = new Inbox(sio2);
+      assert.equal((await ws.request('join', { room: 'channel:mix' })).error, undefined);
+      await sio.emitWithAck('join-channels', { channel_ids: ['mix'] });
+      await sio2.emitWithAck('join-channels', { channel_ids: ['mix'] });
+      await sio.emitWithAck('events:channel', { channel_id: 'mix', data: { type: 'message', data: 'from sio' } });
+      assert.equal((await ws.waitFor((f) => f.event === 'events:channel', 'sio → ws')).data.data.data, 'from sio');
+      assert.equal((await inbox2.next('events:channel')).data.data, 'from sio');
+      await ws.request('events:channel', { channel_id: 'mix', data: { type: 'message', data: 'from ws' } });
+      assert.equal((await inbox.next('events:channel', (d) => d.user_id === 'wsuser')).data.data, 'from ws');
+      assert.equal((await inbox2.next('events:channel', (d) => d.user_id === 'wsuser')).data.data, 'from ws');
+      await sleep(150);
+      assert.equal(inbox.of('events:channel').filter((d) => d.user_id === 'siouser').length, 0);
+      assert.equal(ws.frames.filter((f) => f.event === 'events:channel' && f.data.user_id === 'wsuser').length, 0);
+      assert.equal(t.runtime.gateway!.connectionCount(), 3, 'both dialects count as connections');
+      // The original system's `id` tokens open /ws too (SPEC §4.1, both dialects).
+      const original = await TestClient.open(`ws://127.0.0.1:${t.runtime.port}/ws?token=${await originalToken(TEST_SECRET, 'u-42')}`);
+      assert.deepEqual((await original.request('user-join', { auth: { token: await originalToken(TEST_SECRET, 'u-42') } })).data, { id: 'u-42', name: 'u-42' });
+      original.terminate();
+    } finally {
+      ws.terminate();
+      sio.disconnect();
+      sio2.disconnect();
+    }
+  });
+});

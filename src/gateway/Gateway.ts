@@ -118,6 +118,7 @@ export class Gateway {
       },
       now: this.now,
       touchNotes: (conn) => (this.notes ? touchNotes(this.notes, conn) : Promise.resolve()),
+      leaveNotes: (conn) => (this.notes ? leaveAllNotes(this.notes, conn) : Promise.resolve()),
     };
     this.core = core;
     registerCoreEvents(this.dispatcher, core);

@@ -17,6 +17,8 @@ export interface CoreEventsContext {
   readonly now: () => number;
   /** Refreshes the socket's note sessions on heartbeat (Socket.IO notes), when notes are wired. */
   readonly touchNotes?: (conn: Connection) => Promise<void>;
+  /** Leaves every note document of the socket (a rebind to another user keeps none of them). */
+  readonly leaveNotes?: (conn: Connection) => Promise<void>;
 }
 
 /**
@@ -33,7 +35,9 @@ export async function bindToken(ctx: CoreEventsContext, conn: Connection, data: 
   const previous = conn.principal;
   conn.principal = result.principal;
   if (previous.userId !== result.principal.userId) {
+    // Another user now: nothing joined as the previous one may be kept.
     for (const room of [...conn.rooms]) ctx.rooms.leave(conn, room);
+    if (conn.notes.size > 0) await ctx.leaveNotes?.(conn);
     await ctx.rooms.join(conn, userRoom(result.principal.userId));
   }
   if (conn.isOpen) await upsertSession(ctx, conn);

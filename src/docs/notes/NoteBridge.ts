@@ -60,9 +60,10 @@ export class NoteBridge implements NotesPort {
     await this.deps.sets.add(noteSessionsSet(docId), member.sid, this.deps.now());
   }
 
+  /** Best effort: a leave during shutdown (actors stopping) must not fail the socket's clean-up. */
   async leave(docId: string, member: NoteMember): Promise<void> {
     await this.deps.sets.remove(noteSessionsSet(docId), member.sid);
-    if (this.deps.loaded(docId)) await this.deps.ask(docId, { type: 'note-leave', member });
+    if (this.deps.loaded(docId)) await this.deps.ask(docId, { type: 'note-leave', member }).catch(() => undefined);
   }
 
   async mayRead(docId: string, principal: Principal): Promise<boolean> {

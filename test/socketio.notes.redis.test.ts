@@ -23,6 +23,8 @@ class NoteClient {
   readonly inbox: Inbox;
   sessions: string[] = [];
   seeded = false;
+  /** The test arms seeding once both clients joined, so the lowest-id rule (not join order) decides. */
+  armed = false;
 
   constructor(readonly socket: Socket, readonly documentId: string, readonly userId: string, private readonly seedText: string) {
     this.inbox = new Inbox(socket);
@@ -32,7 +34,7 @@ class NoteClient {
       const state = new Uint8Array(data.state);
       const empty = state.length === 2 && state[0] === 0 && state[1] === 0;
       if (!empty) Y.applyUpdate(this.doc, state, 'remote');
-      else if ([...data.sessions].sort()[0] === socket.id) {
+      else if (this.armed && !this.seeded && [...data.sessions].sort()[0] === socket.id) {
         this.seeded = true;
         this.doc.getText('body').insert(0, this.seedText);
       }
@@ -109,14 +111,19 @@ await describeRedis('socket.io notes: two instances, the original protocol and a
     // Both join before either seeds: the seeding rule needs both ids in the list.
     const [ja, jb] = await Promise.all([olivia.join(), oscar.join()]);
     for (const j of [ja, jb]) assert.equal(j.document_id, docId);
+    for (const c of [olivia, oscar]) {
+      const first = await c.inbox.next('ydoc:document:state');
+      assert.deepEqual(first.state, [0, 0], 'an empty document is [0,0]');
+      assert.equal(first.document_id, docId);
+    }
     const both = [olivia.socket.id!, oscar.socket.id!].sort();
     // The later of the two joins sees both sessions, whichever instance answered.
     const later = ja.sessions.length === 2 ? ja : jb;
     assert.deepEqual(later.sessions, both);
-    for (const c of [olivia, oscar]) {
-      const again = await c.socket.emitWithAck('ydoc:document:state', { document_id: docId });
-      assert.deepEqual(again.sessions, both, 'both instances agree on the session list');
-    }
+    olivia.armed = true;
+    oscar.armed = true;
+    const again = await Promise.all([olivia, oscar].map((c) => c.socket.emitWithAck('ydoc:document:state', { document_id: docId })));
+    for (const s of again) assert.deepEqual(s.sessions, both, 'both instances agree on the session list');
     await waitFor(() => olivia.seeded || oscar.seeded, { what: 'a seed' });
     assert.equal(olivia.seeded && oscar.seeded, false, 'exactly one client seeds');
     assert.equal((olivia.seeded ? olivia : oscar).socket.id, both[0], 'the lowest id seeds');

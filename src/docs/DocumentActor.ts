@@ -3,7 +3,8 @@ import * as Y from 'yjs';
 import type { ActorContext, Behavior, StopReason } from '../actors/types.js';
 import type { LeaseLock, MessageBus } from '../coordination/ports.js';
 import { ErrorCode, errorMessage } from '../errors.js';
-import type { NoteMember, NoteRelay } from '../http/notes.js';
+import type { NoteRelay } from '../http/notes.js';
+import { NoteSessions, type NoteMessage, type NoteReply } from './notes/NoteSessions.js';
 import type { Logger } from '../observability/logger.js';
 import type { DocumentRecord, DocumentStore } from '../storage/ports.js';
 import { canRead, canWrite } from './access.js';
@@ -26,14 +27,9 @@ export type DocMessage =
   | { readonly type: 'persist' }
   | { readonly type: 'keepalive' }
   | { readonly type: 'snapshot' }
-  // Socket.IO notes (docs/notes): asked, answered with a NoteReply, never thrown.
-  | { readonly type: 'note-join'; readonly member: NoteMember }
-  | { readonly type: 'note-state'; readonly member: NoteMember }
-  | { readonly type: 'note-update'; readonly member: NoteMember; readonly update: Uint8Array | null; readonly content?: unknown }
-  | { readonly type: 'note-leave'; readonly member: NoteMember };
+  | NoteMessage;
 
-/** What a note message answers: the state for join/state, or a coded refusal. */
-export type NoteReply = { readonly ok: true; readonly state?: Uint8Array } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+export type { NoteReply };
 
 export interface DocSnapshotReply {
   readonly record: DocumentRecord;
@@ -83,10 +79,8 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   private doc: Y.Doc | null = null;
   private awareness: awarenessProtocol.Awareness | null = null;
   private readonly conns = new Set<DocConnection>();
-  /** Socket.IO note members on this instance, by Socket.IO id (they keep the document loaded, as sockets do). */
-  private readonly notes = new Map<string, NoteMember>();
-  /** The latest `data.content` snapshot a note client sent (md/html/json), kept with the loaded document. */
-  private content: { readonly value: unknown; readonly by: string; readonly at: number } | null = null;
+  /** Socket.IO note members on this instance (they keep the document loaded, as sockets do). */
+  private readonly notes = new NoteSessions();
   private appliedId = LOG_START;
   private outbox: DocOutbox | null = null;
   private persistence: DocPersistence | null = null;
@@ -357,9 +351,9 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
 
   // ---- Socket.IO notes ---------------------------------------------------------
 
-  private async note(msg: Extract<DocMessage, { member: NoteMember }>): Promise<NoteReply> {
+  private async note(msg: NoteMessage): Promise<NoteReply> {
     if (msg.type === 'note-leave') {
-      this.notes.delete(msg.member.sid);
+      this.notes.leave(msg.member.sid);
       if (this.conns.size === 0 && this.notes.size === 0) {
         this.keepalive?.();
         this.keepalive = null;
@@ -369,36 +363,15 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     if (this.state === 'failed') await this.retryLoad();
     if (this.state === 'missing') return { ok: false, code: ErrorCode.NOT_FOUND, message: `no document ${this.docId}` };
     if (this.state === 'failed' || !this.doc) return { ok: false, code: ErrorCode.DOC_LOAD_FAILED, message: 'document unavailable' };
-    const { member } = msg;
-    if (!canRead(this.record!, member.principal)) return { ok: false, code: ErrorCode.FORBIDDEN, message: 'no read access to this document' };
-    if (msg.type === 'note-join') {
-      this.notes.set(member.sid, member);
-      this.armKeepalive();
-    } else if (!this.notes.has(member.sid)) {
-      return { ok: false, code: ErrorCode.BAD_REQUEST, message: `join ${this.docId} first (ydoc:document:join)` };
-    }
-    if (msg.type !== 'note-update') return { ok: true, state: Y.encodeStateAsUpdate(this.doc) };
-    if (!canWrite(this.record!, member.principal)) {
-      this.deps.metrics.refusedWrites.inc();
-      return { ok: false, code: ErrorCode.FORBIDDEN, message: 'read-only access: update refused' };
-    }
-    if (msg.update) {
-      try {
-        Y.decodeUpdate(msg.update); // parses every struct: a truncated update is refused before it touches the document
-        Y.applyUpdate(this.doc, msg.update, member);
-        this.deps.metrics.updates.inc({ source: 'client' });
-      } catch (err) {
-        this.deps.metrics.invalidMessages.inc({ kind: 'note-update' });
-        return { ok: false, code: ErrorCode.DOC_INVALID_MESSAGE, message: `not a Yjs update: ${errorMessage(err)}` };
-      }
-    }
-    if (msg.content !== undefined) this.content = { value: msg.content, by: member.principal.userId, at: Date.now() };
-    return { ok: true };
+    const reply = this.notes.handle(msg, { doc: this.doc, record: this.record!, metrics: this.deps.metrics });
+    this.armKeepalive();
+    return reply;
   }
 
   private snapshot(): DocSnapshotReply | null {
     if (this.state === 'failed') throw new Error('document failed to load');
     if (!this.record || !this.doc) return null;
-    return { record: this.record, text: rootTexts(this.doc), ...(this.content ? { content: this.content.value } : {}) };
+    const content = this.notes.content;
+    return { record: this.record, text: rootTexts(this.doc), ...(content === undefined ? {} : { content }) };
   }
 }

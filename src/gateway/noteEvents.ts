@@ -46,16 +46,16 @@ export function registerNoteEvents(dispatcher: EventDispatcher, ctx: CoreEventsC
     }
     conn.notes.add(docId);
     await ctx.rooms.join(conn, noteRoom(docId));
-    const reply = stateReply(docId, s);
-    conn.sendEvent(ServerEvent.DOC_STATE, reply);
-    return reply;
+    conn.sendEvent(ServerEvent.DOC_STATE, stateReply(docId, s));
+    // The state travels once, in the event; an ack (when asked for) names the sessions only.
+    return { document_id: docId, sessions: s.sessions };
   });
 
   dispatcher.register(ClientEvent.DOC_STATE, async (conn, data) => {
     const docId = joined(conn, data, ClientEvent.DOC_STATE);
-    const reply = stateReply(docId, await notes.state(docId, member(conn)));
-    conn.sendEvent(ServerEvent.DOC_STATE, reply);
-    return reply;
+    const s = await notes.state(docId, member(conn));
+    conn.sendEvent(ServerEvent.DOC_STATE, stateReply(docId, s));
+    return { document_id: docId, sessions: s.sessions };
   });
 
   dispatcher.register(ClientEvent.DOC_UPDATE, async (conn, data) => {

@@ -69,6 +69,11 @@ class EngineSession {
   }
 }
 
+/** Socket.IO packet types that announce binary attachments (the first character after Engine.IO's `4`). */
+const BINARY_EVENT = String(PacketType.BINARY_EVENT);
+const BINARY_ACK = String(PacketType.BINARY_ACK);
+const MAX_ATTACHMENTS = 10;
+
 /** Socket.IO ids: 20 URL-safe characters, like socket.io's base64id. */
 const newId = (): string => randomBytes(15).toString('base64url');
 
@@ -86,10 +91,16 @@ const BAD_PROTOCOL = HttpReply.json(400, { code: 5, message: 'Unsupported protoc
 export class SioServer {
   private readonly sessions = new Set<EngineSession>();
   private readonly timer: NodeJS.Timeout;
+  private readonly shared = new Decoder({ maxAttachments: MAX_ATTACHMENTS });
+  /** The session whose text packet the shared decoder is decoding (it emits synchronously). */
+  private decoding: EngineSession | null = null;
 
   constructor(private readonly deps: SioServerDeps) {
     // One timer for every socket, not one per socket: at tens of thousands of sockets timers cost memory and wakeups.
     this.timer = setInterval(() => this.tick(), deps.limits.pingIntervalMs).unref();
+    this.shared.on('decoded', (packet: Packet) => {
+      if (this.decoding) this.onPacket(this.decoding, packet);
+    });
   }
 
   /** Registers the websocket route and answers polling requests with Engine.IO's "Transport unknown". */
@@ -190,20 +201,35 @@ export class SioServer {
     }
   }
 
+  /**
+   * Text packets go through one shared decoder (it holds no state between non-binary
+   * packets, and emits synchronously), so an idle socket carries no decoder. A
+   * BINARY_EVENT / BINARY_ACK header gets a decoder of its own until its attachments arrived.
+   */
   private decode(session: EngineSession, chunk: string | Buffer): void {
-    session.decoder ??= this.newDecoder(session);
+    let decoder = session.decoder;
+    if (!decoder && typeof chunk === 'string' && (chunk[0] === BINARY_EVENT || chunk[0] === BINARY_ACK)) {
+      decoder = session.decoder = this.newDecoder(session);
+    }
+    this.decoding = session;
     try {
-      session.decoder.add(chunk);
+      (decoder ?? this.shared).add(chunk);
     } catch (err) {
       // As socket.io does: a packet that does not parse ends the connection (the client reconnects).
       this.deps.log.debug({ err: errorMessage(err) }, 'socket.io packet refused');
       session.end(CloseCodes.INVALID_PACKET.code, CloseCodes.INVALID_PACKET.reason);
+    } finally {
+      this.decoding = null;
     }
   }
 
   private newDecoder(session: EngineSession): Decoder {
-    const decoder = new Decoder({ maxAttachments: 10 });
-    decoder.on('decoded', (packet: Packet) => this.onPacket(session, packet));
+    const decoder = new Decoder({ maxAttachments: MAX_ATTACHMENTS });
+    decoder.on('decoded', (packet: Packet) => {
+      decoder.destroy();
+      session.decoder = null;
+      this.onPacket(session, packet);
+    });
     return decoder;
   }
 

@@ -35,8 +35,6 @@ export interface SioServerDeps {
   readonly limits: SioLimits;
   readonly now: () => number;
   readonly admit: (ip: string) => { readonly reply: HttpReply; readonly reason: string } | null;
-  /** Called with every Socket.IO connection once it passed auth (the notes events find sockets by id). */
-  readonly onConnected?: (conn: Connection) => void;
 }
 
 interface SioData {
@@ -254,8 +252,10 @@ export class SioServer {
     const auth = packet.data as { token?: unknown } | undefined;
     const token = typeof auth?.token === 'string' ? auth.token : session.ws.getUserData().token;
     const { ip } = session.ws.getUserData();
-    this.deps.tokens.verify(token).then(
-      (result) => {
+    // A failure of verify or of the accept path lands in the catch: never an unhandled rejection.
+    this.deps.tokens
+      .verify(token)
+      .then((result) => {
         session.connecting = false;
         if (session.closed) return;
         if (!result.ok) {
@@ -268,14 +268,12 @@ export class SioServer {
         session.conn = conn;
         session.sendText(encodeConnectOk(conn.sid));
         this.deps.connections.opened(conn);
-        this.deps.onConnected?.(conn);
-      },
-      (err: unknown) => {
+      })
+      .catch((err: unknown) => {
         session.connecting = false;
-        this.deps.log.error({ err: errorMessage(err) }, 'token verification failed');
-        session.sendText(encodeConnectError(`${ErrorCode.INTERNAL}: internal error`, { code: ErrorCode.INTERNAL }));
-      },
-    );
+        this.deps.log.error({ err: errorMessage(err) }, 'socket.io connect failed');
+        if (!session.conn) session.sendText(encodeConnectError(`${ErrorCode.INTERNAL}: internal error`, { code: ErrorCode.INTERNAL }));
+      });
   }
 
   private onEvent(session: EngineSession, packet: Packet): void {

@@ -131,6 +131,7 @@ export class Runtime {
       compact: createCompactor(pool),
     });
     if (gateway) docs.attach(gateway); // before listen: uWS socket routes
+    gateway?.useNotes(docs.notes); // Socket.IO `ydoc:*` note events over the same document actors
     // ---- end docs ----
     if (gateway) {
       port = await gateway.listen();

@@ -12,7 +12,11 @@ export type VerifyResult =
   | { readonly ok: true; readonly principal: Principal }
   | { readonly ok: false; readonly reason: 'missing' | 'expired' | 'invalid' };
 
-/** HS256 tokens with claims sub, name, role, exp (SPEC §4.1). */
+/**
+ * HS256 tokens with claims sub, name, role, exp (SPEC §4.1). Tokens of the original
+ * system (user id in claim `id`, no role or name, `exp` usually set) are accepted too:
+ * `id` stands for `sub`, the role is `user`, the name is the id.
+ */
 export class TokenService {
   private readonly key: Uint8Array;
   constructor(secret: string) {
@@ -31,13 +35,23 @@ export class TokenService {
   async verify(token: string | null | undefined): Promise<VerifyResult> {
     if (!token) return { ok: false, reason: 'missing' };
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] });
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
+      const sub = userIdOf(payload);
+      // Our own tokens always expire; the original system may issue `id` tokens without exp (JWT_EXPIRES_IN=-1).
+      if (sub === null || (typeof payload.sub === 'string' && payload.exp === undefined)) return { ok: false, reason: 'invalid' };
       const role = payload.role === 'admin' ? 'admin' : 'user';
-      const sub = String(payload.sub);
       const name = typeof payload.name === 'string' ? payload.name : sub;
       return { ok: true, principal: { userId: sub, name, role } };
     } catch (err) {
       return { ok: false, reason: err instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' };
     }
   }
+}
+
+const MAX_USER_ID = 256;
+
+/** `sub`, else the original system's `id` claim; null when neither is a usable string. */
+function userIdOf(payload: { sub?: unknown; id?: unknown }): string | null {
+  const raw = typeof payload.sub === 'string' ? payload.sub : typeof payload.id === 'string' || typeof payload.id === 'number' ? String(payload.id) : null;
+  return raw !== null && raw.length > 0 && raw.length <= MAX_USER_ID ? raw : null;
 }

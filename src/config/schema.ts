@@ -67,6 +67,14 @@ export const ConfigSchema = z
       upgradeBurstPerIp: z.number().int().min(1),
       /** Start even when uWebSockets.js fell back to its slow JS implementation. */
       allowUwsFallback: z.boolean(),
+      /** Socket.IO dialect: Engine.IO ping period; a socket that missed the previous ping is closed. */
+      socketioPingIntervalMs: ms(1_000),
+      /** Socket.IO dialect: announced to clients (they close after pingInterval + pingTimeout without a ping). */
+      socketioPingTimeoutMs: ms(1_000),
+      /** Socket.IO dialect: a socket that has not connected the namespace within this is closed. */
+      socketioConnectTimeoutMs: ms(1_000),
+      /** Socket.IO dialect: largest frame (note states travel as JSON byte arrays, ~4 bytes per byte). */
+      socketioMaxPayloadBytes: z.number().int().min(1_024).max(64 * 1024 * 1024),
     }),
     tasks: z.strictObject({
       /** A task running longer than this is aborted and reported failed (SWY_TASK_TIMEOUT). */

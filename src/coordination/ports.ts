@@ -175,3 +175,17 @@ export interface Coordination {
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/**
+ * Named sets of members with a last-seen time, shared by every instance (e.g. the
+ * Socket.IO sessions of a note document). Members not refreshed within the TTL given
+ * to `members` drop out, so a killed instance's entries do not stay forever.
+ */
+export interface MemberSets {
+  /** Adds or refreshes `member` (time in epoch ms). */
+  add(set: string, member: string, now: number): Promise<void>;
+  remove(set: string, member: string): Promise<void>;
+  /** Members seen within `ttlMs` before `now`, sorted; older ones are removed. */
+  members(set: string, now: number, ttlMs: number): Promise<string[]>;
+  close(): Promise<void>;
+}

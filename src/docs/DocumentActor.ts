@@ -2,7 +2,9 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import type { ActorContext, Behavior, StopReason } from '../actors/types.js';
 import type { LeaseLock, MessageBus } from '../coordination/ports.js';
-import { errorMessage } from '../errors.js';
+import { ErrorCode, errorMessage } from '../errors.js';
+import type { NoteRelay } from '../http/notes.js';
+import { NoteSessions, type NoteMessage, type NoteReply } from './notes/NoteSessions.js';
 import type { Logger } from '../observability/logger.js';
 import type { DocumentRecord, DocumentStore } from '../storage/ports.js';
 import { canRead, canWrite } from './access.js';
@@ -24,11 +26,16 @@ export type DocMessage =
   | { readonly type: 'awareness-remote'; readonly update: Uint8Array }
   | { readonly type: 'persist' }
   | { readonly type: 'keepalive' }
-  | { readonly type: 'snapshot' };
+  | { readonly type: 'snapshot' }
+  | NoteMessage;
+
+export type { NoteReply };
 
 export interface DocSnapshotReply {
   readonly record: DocumentRecord;
   readonly text: Record<string, string>;
+  /** The latest content snapshot of a Socket.IO note client, while the document is loaded. */
+  readonly content?: unknown;
 }
 
 /** Live counts across every document actor of this instance, read by the metrics. */
@@ -52,6 +59,8 @@ export interface DocActorDeps {
   /** Delivers a message to this document's actor from outside its turns (log reader, bus). */
   readonly tell: (docId: string, msg: DocMessage) => void;
   readonly compact: Compactor;
+  /** Where updates of this instance's y-websocket clients go for Socket.IO note sockets (docs/notes). */
+  readonly noteRelay?: NoteRelay;
 }
 
 /** The bus topic relaying awareness between instances (ephemeral, so at-most-once is enough). */
@@ -70,6 +79,8 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   private doc: Y.Doc | null = null;
   private awareness: awarenessProtocol.Awareness | null = null;
   private readonly conns = new Set<DocConnection>();
+  /** Socket.IO note members on this instance (they keep the document loaded, as sockets do). */
+  private readonly notes = new NoteSessions();
   private appliedId = LOG_START;
   private outbox: DocOutbox | null = null;
   private persistence: DocPersistence | null = null;
@@ -108,6 +119,11 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
           return;
         case 'snapshot':
           return this.snapshot();
+        case 'note-join':
+        case 'note-state':
+        case 'note-update':
+        case 'note-leave':
+          return await this.note(msg);
       }
     } catch (err) {
       if (msg.type === 'snapshot') throw err;
@@ -128,6 +144,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     for (const off of this.unsubscribe) await off();
     for (const conn of this.conns) conn.close(P.DocCloseCodes.GOING_AWAY);
     this.conns.clear();
+    this.notes.clear();
     this.deps.stats.connections.delete(this.docId);
     if (this.awareness) {
       this.awareness.destroy();
@@ -189,8 +206,11 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     this.persistence.enable();
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === 'load') return;
-      this.outbox!.update(update, origin instanceof DocConnection || origin === 'storage');
+      // Local = made on this instance (a y-websocket client, a note member, storage): it goes to the log.
+      this.outbox!.update(update, origin !== 'remote');
       this.persistence!.markDirty();
+      // Note sockets of every instance get y-websocket edits through the relay; their own edits they relay themselves.
+      if (origin instanceof DocConnection) this.deps.noteRelay?.(this.docId, update, origin.principal.userId);
     });
     awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
       if (origin instanceof DocConnection) {
@@ -254,7 +274,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     if (this.conns.size > 0) this.deps.stats.connections.set(this.docId, this.conns.size);
     else this.deps.stats.connections.delete(this.docId);
     if (this.awareness && conn.awarenessIds.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, [...conn.awarenessIds], 'close');
-    if (this.conns.size === 0) {
+    if (this.conns.size === 0 && this.notes.size === 0) {
       // No timers left once saves are done: the actor passivates after the grace period.
       this.keepalive?.();
       this.keepalive = null;
@@ -263,7 +283,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
 
   /** While anyone is connected a pending timer keeps the actor from passivating. */
   private armKeepalive(): void {
-    if (this.keepalive || this.conns.size === 0) return;
+    if (this.keepalive || (this.conns.size === 0 && this.notes.size === 0)) return;
     this.keepalive = this.ctx.schedule(this.graceMs, { type: 'keepalive' });
   }
 
@@ -329,9 +349,29 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     this.appliedId = entries.at(-1)!.id;
   }
 
+  // ---- Socket.IO notes ---------------------------------------------------------
+
+  private async note(msg: NoteMessage): Promise<NoteReply> {
+    if (msg.type === 'note-leave') {
+      this.notes.leave(msg.member.sid);
+      if (this.conns.size === 0 && this.notes.size === 0) {
+        this.keepalive?.();
+        this.keepalive = null;
+      }
+      return { ok: true };
+    }
+    if (this.state === 'failed') await this.retryLoad();
+    if (this.state === 'missing') return { ok: false, code: ErrorCode.NOT_FOUND, message: `no document ${this.docId}` };
+    if (this.state === 'failed' || !this.doc) return { ok: false, code: ErrorCode.DOC_LOAD_FAILED, message: 'document unavailable' };
+    const reply = this.notes.handle(msg, { doc: this.doc, record: this.record!, metrics: this.deps.metrics });
+    this.armKeepalive();
+    return reply;
+  }
+
   private snapshot(): DocSnapshotReply | null {
     if (this.state === 'failed') throw new Error('document failed to load');
     if (!this.record || !this.doc) return null;
-    return { record: this.record, text: rootTexts(this.doc) };
+    const content = this.notes.content;
+    return { record: this.record, text: rootTexts(this.doc), ...(content === undefined ? {} : { content }) };
   }
 }

@@ -14,6 +14,10 @@ import { MemoryDocumentLog } from './MemoryDocumentLog.js';
 import { RedisDocumentLog } from './RedisDocumentLog.js';
 import { registerDocRoutes } from './routes.js';
 import { compact, type Compactor } from './compact.js';
+import type { MemberSets } from '../coordination/ports.js';
+import { MemoryMemberSets } from '../coordination/memory/MemoryMemberSets.js';
+import { RedisMemberSets } from '../coordination/redis/RedisMemberSets.js';
+import { NoteBridge } from './notes/NoteBridge.js';
 
 export interface DocumentServiceDeps {
   readonly config: Config;
@@ -39,8 +43,10 @@ export class DocumentService {
   readonly stats = new DocStats();
   private socket: DocumentSocket | null = null;
   private readonly compact: Compactor;
+  /** The Socket.IO notes protocol over these documents (the gateway's NotesPort). */
+  readonly notes: NoteBridge;
 
-  private constructor(private readonly deps: DocumentServiceDeps, readonly log: DocumentLog) {
+  private constructor(private readonly deps: DocumentServiceDeps, readonly log: DocumentLog, private readonly noteSets: MemberSets) {
     this.compact = deps.compact ?? compact;
     const { config, actors, coordination, logger } = deps;
     const metrics = new DocMetrics(deps.registry, {
@@ -61,7 +67,16 @@ export class DocumentService {
       persistence: { debounceMs: config.docs.persistDebounceMs, maxWaitMs: config.docs.persistMaxWaitMs, leaseTtlMs: config.docs.persistLeaseTtlMs },
       tell: (docId: string, msg: DocMessage) => this.tellQuietly(docId, msg),
       compact: this.compact,
+      noteRelay: (docId: string, update: Uint8Array, userId: string) => this.notes.relayUpdate(docId, update, userId),
     };
+    this.notes = new NoteBridge({
+      ask: (docId, msg) => actors.ask(DOC_KIND, docId, msg),
+      loaded: (docId) => actors.has(DOC_KIND, docId),
+      storage: deps.storage,
+      sets: noteSets,
+      sessionTtlMs: config.presence.sessionTimeoutMs,
+      now: Date.now,
+    });
     actors.register<DocMessage>(DOC_KIND, (docId) => new DocumentActor(docId, actorDeps, config.docs.unloadGraceMs), {
       // Unload: no sockets and no pending save for this long (passivation destroys the Y.Doc and Awareness).
       idleTimeoutMs: config.docs.unloadGraceMs,
@@ -76,7 +91,11 @@ export class DocumentService {
       deps.coordination.kind === 'redis'
         ? await RedisDocumentLog.connect({ url: deps.config.redisUrl!, keyPrefix: deps.config.redisKeyPrefix, logger: deps.logger })
         : new MemoryDocumentLog();
-    return new DocumentService(deps, log);
+    const noteSets: MemberSets =
+      deps.coordination.kind === 'redis'
+        ? await RedisMemberSets.connect({ url: deps.config.redisUrl!, keyPrefix: deps.config.redisKeyPrefix, logger: deps.logger })
+        : new MemoryMemberSets();
+    return new DocumentService(deps, log, noteSets);
   }
 
   /** Adds the document socket and REST routes to the gateway (before it listens). */
@@ -108,8 +127,8 @@ export class DocumentService {
   }
 
   /** After the actors stopped (their saves are done): stops reading the log. */
-  close(): Promise<void> {
-    return this.log.close();
+  async close(): Promise<void> {
+    await Promise.all([this.log.close(), this.noteSets.close()]);
   }
 
   private tellQuietly(docId: string, msg: DocMessage): void {

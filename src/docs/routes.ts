@@ -52,7 +52,9 @@ export function registerDocRoutes(gateway: RouteTarget, deps: DocRoutesDeps): vo
     if (!canRead(record, principal!)) throw new SwitchyardError(ErrorCode.FORBIDDEN, `no read access to document ${id}`);
     const live = await deps.liveSnapshot(id);
     const text = live ? live.text : await storedText(deps, id);
-    return { id: record.id, owner: record.owner, access: record.access, size_bytes: record.sizeBytes, updated_at: record.updatedAt, text };
+    const reply = { id: record.id, owner: record.owner, access: record.access, size_bytes: record.sizeBytes, updated_at: record.updatedAt, text };
+    // The latest Socket.IO note content snapshot (md/html/json), while the document is loaded here.
+    return live?.content === undefined ? reply : { ...reply, content: live.content };
   });
 }
 

@@ -24,6 +24,12 @@ export const CloseCodes = Object.freeze({
   RATE_LIMITED: close(4008, 'rate limited', 'rate_limited'),
   /** Output queued for the socket passed `gateway.maxBackpressureBytes`. */
   SLOW_CONSUMER: close(4010, 'slow consumer', 'slow_consumer'),
+  /** Socket.IO: a packet `socket.io-parser` refuses (as socket.io, the connection ends; the client reconnects). */
+  INVALID_PACKET: close(4400, 'invalid socket.io packet', 'invalid_packet'),
+  /** Socket.IO: no pong to the previous Engine.IO ping. */
+  PING_TIMEOUT: close(4408, 'ping timeout', 'ping_timeout'),
+  /** Socket.IO: no CONNECT to the default namespace within `gateway.socketioConnectTimeoutMs`. */
+  CONNECT_TIMEOUT: close(4409, 'connect timeout', 'connect_timeout'),
 } satisfies Record<string, CloseCode>);
 
 /** Codes uWS reports for closes nobody sent a close frame for. */

@@ -4,7 +4,9 @@ import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { CloseCode } from './CloseCodes.js';
 import { CloseCodes } from './CloseCodes.js';
+import { jsonOf, type Dialect } from './Dialect.js';
 import type { GatewayMetrics } from './GatewayMetrics.js';
+import type { AckId, ErrorBody } from './protocol.js';
 import { TokenBucket } from './TokenBucket.js';
 
 /** What the upgrade hands to uWS; `conn` is set in `open`. */
@@ -13,6 +15,13 @@ export interface SocketData {
   readonly principal: Principal;
   readonly ip: string;
   conn?: Connection;
+}
+
+/** Who a connection is, whichever dialect's socket carries it. */
+export interface ConnectionIdentity {
+  readonly sid: string;
+  readonly principal: Principal;
+  readonly ip: string;
 }
 
 export interface ConnectionLimits {
@@ -27,7 +36,8 @@ export const RateVerdict = { OK: 0, LIMITED: 1, CLOSE: 2 } as const;
 export type RateVerdict = (typeof RateVerdict)[keyof typeof RateVerdict];
 
 /**
- * One open event socket. Guards every use of the uWS handle (it must not be touched
+ * One open event socket of either dialect (`/ws` JSON or Socket.IO): the dispatcher,
+ * the rooms and the pools see only this class, and the dialect frames its output. Guards every use of the uWS handle (it must not be touched
  * after `close`), corks sends (they often come from promise continuations or bus
  * callbacks, outside any uWS callback), and serialises message handling so a
  * `join` is done before the next frame (e.g. `events:channel` to that room) runs.
@@ -45,14 +55,18 @@ export class Connection {
   private tail: Promise<void> = Promise.resolve();
   private pending = 0;
 
+  /** Note documents this socket joined over Socket.IO (`ydoc:document:join`), left on close. */
+  readonly notes = new Set<string>();
+
   constructor(
-    private readonly ws: WebSocket<SocketData>,
+    private readonly ws: WebSocket<any>,
+    data: ConnectionIdentity,
+    readonly dialect: Dialect,
     private readonly limits: ConnectionLimits,
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
     now: number,
   ) {
-    const data = ws.getUserData();
     this.sid = data.sid;
     this.ip = data.ip;
     this.principal = data.principal;
@@ -130,25 +144,62 @@ export class Connection {
     return true;
   }
 
-  subscribe(topic: string): void {
+  sendEvent(event: string, data: unknown): boolean {
+    return this.send(this.dialect.event(JSON.stringify(event), jsonOf(data)));
+  }
+
+  sendAck(ack: AckId, data: unknown): boolean {
+    return this.send(this.dialect.ack(ack, data));
+  }
+
+  /** The one reply a frame gets when it failed: an ack error, or (no ack) an `error` event. */
+  sendError(ack: AckId | undefined, error: ErrorBody): boolean {
+    return this.send(ack === undefined ? this.dialect.error(error) : this.dialect.ackError(ack, error));
+  }
+
+  /** Joins the room's native topic of this socket's dialect. */
+  subscribe(room: string): void {
+    if (!this.closed) this.ws.subscribe(this.dialect.topic(room));
+  }
+
+  unsubscribe(room: string): void {
+    if (!this.closed) this.ws.unsubscribe(this.dialect.topic(room));
+  }
+
+  /** Subscribes to a raw uWS topic (not a room), e.g. a note document's Socket.IO topic. */
+  subscribeTopic(topic: string): void {
     if (!this.closed) this.ws.subscribe(topic);
   }
 
-  unsubscribe(topic: string): void {
+  unsubscribeTopic(topic: string): void {
     if (!this.closed) this.ws.unsubscribe(topic);
   }
 
-  /** Publishes to local subscribers of `topic` except this socket. */
-  publishExcludingSelf(topic: string, frame: string): void {
+  /**
+   * Publishes to local subscribers of `topic` except this socket (uWS never echoes
+   * a publish to its publisher; one that is not subscribed reaches every subscriber).
+   */
+  publishExcludingSelf(topic: string, frame: string | Uint8Array, isBinary = false): void {
     if (this.closed) return;
     this.ws.cork(() => {
-      this.ws.publish(topic, frame, false);
+      this.ws.publish(topic, frame, isBinary);
     });
+  }
+
+  /** Sends a raw frame (e.g. a Socket.IO binary attachment), corked; false once closed. */
+  sendRaw(frame: string | Uint8Array, isBinary: boolean): boolean {
+    if (this.closed) return false;
+    let status = 0;
+    this.ws.cork(() => {
+      status = this.ws.send(frame, isBinary);
+    });
+    if (status === 2) this.end(CloseCodes.SLOW_CONSUMER);
+    return status !== 2;
   }
 
   end(close: CloseCode): void {
     if (this.closed) return;
     this.closed = true;
-    this.ws.end(close.code, close.reason);
+    this.ws.cork(() => this.ws.end(close.code, close.reason));
   }
 }

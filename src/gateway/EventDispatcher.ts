@@ -2,16 +2,7 @@ import type { Principal } from '../auth/tokens.js';
 import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Connection } from './Connection.js';
-import {
-  encodeAck,
-  encodeAckError,
-  encodeError,
-  encodeEvent,
-  toErrorBody,
-  type AckId,
-  type ErrorBody,
-  type IncomingEvent,
-} from './protocol.js';
+import { toErrorBody, type AckId, type ErrorBody, type IncomingEvent } from './protocol.js';
 
 /** What an event handler added with `Gateway.onEvent` sees. */
 export interface EventContext {
@@ -33,7 +24,7 @@ export type ConnectionHandler = (conn: Connection, data: unknown) => unknown | P
 
 /** Sends the one reply a frame gets: an ack, an ack error, or (no ack) an `error` event. */
 export function replyError(conn: Connection, ack: AckId | undefined, error: ErrorBody): void {
-  conn.send(ack === undefined ? encodeError(error) : encodeAckError(ack, error));
+  conn.sendError(ack, error);
 }
 
 /**
@@ -59,7 +50,7 @@ export class EventDispatcher {
         data,
         rooms: conn.rooms,
         emit: (name, payload) => {
-          conn.send(encodeEvent(name, payload));
+          conn.sendEvent(name, payload);
         },
       }),
     );
@@ -74,7 +65,7 @@ export class EventDispatcher {
     try {
       if (!handler) throw new SwitchyardError(ErrorCode.UNKNOWN_EVENT, `unknown event "${msg.event}"`);
       const result = await handler(conn, msg.data);
-      if (msg.ack !== undefined) conn.send(encodeAck(msg.ack, result));
+      if (msg.ack !== undefined) conn.sendAck(msg.ack, result);
     } catch (err) {
       if (!(err instanceof SwitchyardError)) {
         this.log.error({ event: msg.event, sid: conn.sid, err: errorMessage(err) }, 'event handler failed');

@@ -1,19 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket, WebSocketBehavior } from 'uWebSockets.js';
 import type { TokenService } from '../auth/tokens.js';
-import type { Coordination } from '../coordination/ports.js';
-import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
+import { ErrorCode, SwitchyardError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { authUpgrade } from './authUpgrade.js';
-import { CloseCodes, describeClose, type CloseCode } from './CloseCodes.js';
+import { CloseCodes } from './CloseCodes.js';
+import type { ConnectionSet } from './ConnectionSet.js';
+import { JsonDialect } from './Dialect.js';
 import { Connection, RateVerdict, type ConnectionLimits, type SocketData } from './Connection.js';
 import { replyError, type EventDispatcher } from './EventDispatcher.js';
 import type { GatewayMetrics } from './GatewayMetrics.js';
 import type { HttpReply } from './http/HttpReply.js';
 import { EnvelopeError, decodeEnvelope, toErrorBody, type IncomingEvent } from './protocol.js';
-import type { RoomHub } from './RoomHub.js';
-import { userRoom } from './RoomPolicy.js';
-import { upsertSession, type CoreEventsContext } from './coreEvents.js';
 
 export interface EventSocketLimits extends ConnectionLimits {
   /** Frames above this close the socket with MESSAGE_TOO_BIG (1009). */
@@ -23,13 +21,11 @@ export interface EventSocketLimits extends ConnectionLimits {
 
 export interface EventSocketDeps {
   readonly tokens: TokenService;
-  readonly coordination: Coordination;
-  readonly rooms: RoomHub;
+  readonly connections: ConnectionSet;
   readonly dispatcher: EventDispatcher;
   readonly metrics: GatewayMetrics;
   readonly log: Logger;
   readonly limits: EventSocketLimits;
-  readonly core: CoreEventsContext;
   readonly now: () => number;
   /** Upgrade admission (per-IP rate, shutdown). */
   readonly admit: (ip: string) => { readonly reply: HttpReply; readonly reason: string } | null;
@@ -48,10 +44,6 @@ export const hardPayloadLimit = (maxPayloadBytes: number): number => maxPayloadB
  * and everything about the socket removed the moment it closes.
  */
 export class EventSocket {
-  private readonly connections = new Set<Connection>();
-  /** Pool clean-ups of closed sockets not finished yet (awaited on shutdown). */
-  private readonly cleanups = new Set<Promise<void>>();
-
   constructor(private readonly deps: EventSocketDeps) {}
 
   behavior(): WebSocketBehavior<SocketData> {
@@ -76,30 +68,10 @@ export class EventSocket {
     };
   }
 
-  count(): number {
-    return this.connections.size;
-  }
-
-  /** Closes every socket with `close` (e.g. GOING_AWAY on shutdown). */
-  closeAll(close: CloseCode): void {
-    for (const conn of [...this.connections]) conn.end(close);
-  }
-
-  /** Resolves when the pools no longer hold any closed socket's session or usage. */
-  async settled(): Promise<void> {
-    while (this.cleanups.size > 0) await Promise.allSettled([...this.cleanups]);
-  }
-
   private onOpen(ws: WebSocket<SocketData>): void {
-    const conn = new Connection(ws, this.deps.limits, this.deps.metrics, this.deps.log, this.deps.now());
+    const conn = new Connection(ws, ws.getUserData(), JsonDialect, this.deps.limits, this.deps.metrics, this.deps.log, this.deps.now());
     ws.getUserData().conn = conn;
-    this.connections.add(conn);
-    upsertSession(this.deps.core, conn).catch((err: unknown) => {
-      this.deps.log.error({ sid: conn.sid, err: errorMessage(err) }, 'session upsert failed');
-    });
-    // Queued first, so frames sent right after open wait until the user room reaches every instance.
-    conn.enqueue(() => this.deps.rooms.join(conn, userRoom(conn.principal.userId)));
-    this.deps.log.debug({ sid: conn.sid, user: conn.principal.userId, ip: conn.ip }, 'socket open');
+    this.deps.connections.opened(conn);
   }
 
   private onMessage(ws: WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean): void {
@@ -146,19 +118,6 @@ export class EventSocket {
 
   private onClose(ws: WebSocket<SocketData>, code: number, message: ArrayBuffer): void {
     const conn = ws.getUserData().conn;
-    if (!conn) return;
-    conn.markClosed();
-    this.connections.delete(conn);
-    this.deps.rooms.leaveAll(conn);
-    const close = describeClose(code, Buffer.from(message).toString('utf8'));
-    this.deps.metrics.closed.inc({ reason: close.label });
-    this.deps.log.debug({ sid: conn.sid, code, reason: close.label }, 'socket closed');
-    const { sessions, usage } = this.deps.coordination;
-    const cleanup = Promise.all([sessions.remove(conn.sid), usage.removeSession(conn.sid)]).then(
-      () => {},
-      (err: unknown) => this.deps.log.error({ sid: conn.sid, err: errorMessage(err) }, 'session clean-up failed'),
-    );
-    this.cleanups.add(cleanup);
-    void cleanup.finally(() => this.cleanups.delete(cleanup));
+    if (conn) this.deps.connections.closed(conn, code, message);
   }
 }

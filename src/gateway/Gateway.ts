@@ -7,15 +7,22 @@ import type { Logger } from '../observability/logger.js';
 import type { Registry } from '../observability/metrics.js';
 import { authUpgrade, type UpgradeRequest } from './authUpgrade.js';
 import { CloseCodes, type CloseCode } from './CloseCodes.js';
-import { registerCoreEvents } from './coreEvents.js';
+import { registerChannelEvents, noChannels, type ChannelsOf } from './channelEvents.js';
+import { ConnectionSet } from './ConnectionSet.js';
+import { registerCoreEvents, type CoreEventsContext } from './coreEvents.js';
+import { JsonDialect } from './Dialect.js';
+import { leaveAllNotes, registerNoteEvents, touchNotes } from './noteEvents.js';
+import { SioServer } from './socketio/SioServer.js';
+import { SioDialect } from './socketio/SioDialect.js';
+import type { NotesPort } from '../http/notes.js';
+import { registerEventRoutes } from './eventRoutes.js';
 import { EventDispatcher, type EventHandler } from './EventDispatcher.js';
 import { EventSocket } from './EventSocket.js';
 import { GatewayMetrics } from './GatewayMetrics.js';
 import { HttpReply } from './http/HttpReply.js';
 import { HttpRouter, type HttpMethod, type RouteHandler, type RouteOptions } from './http/HttpRouter.js';
-import { encodeEvent } from './protocol.js';
 import { RoomHub } from './RoomHub.js';
-import { allowSignedIn, type AuthorizeRoom } from './RoomPolicy.js';
+import { RoomKind, allowSignedIn, type AuthorizeRoom } from './RoomPolicy.js';
 import { coordinationReadiness, registerSystemRoutes } from './systemRoutes.js';
 import { KeyedRateLimiter } from './TokenBucket.js';
 import { loadUws, type LoadedUws } from './uws.js';
@@ -31,8 +38,10 @@ export interface GatewayDeps {
   readonly log: Logger;
   /** Named readiness checks for `/readyz`. @default the coordination backend's ping */
   readonly readiness?: () => Promise<Record<string, boolean>>;
-  /** Who may join chat/channel/note rooms. @default any signed-in user */
+  /** Who may join chat/channel/note rooms. @default any signed-in user (note rooms: the document's access list once notes are wired) */
   readonly authorizeRoom?: AuthorizeRoom;
+  /** The channel ids `join-channels` joins for a user. @default none (only the `channel_ids` the client lists) */
+  readonly channelsOf?: ChannelsOf;
   /** Clock in epoch ms. @default Date.now */
   readonly now?: () => number;
   /** The uWS module; tests may inject one. @default loadUws() */
@@ -56,6 +65,10 @@ export class Gateway {
   private readonly dispatcher: EventDispatcher;
   private readonly rooms: RoomHub;
   private readonly events: EventSocket;
+  private readonly sio: SioServer;
+  private readonly connections: ConnectionSet;
+  private readonly core: CoreEventsContext;
+  private notes: NotesPort | null = null;
   private readonly metrics: GatewayMetrics;
   private readonly upgradeLimiter: KeyedRateLimiter;
   private readonly now: () => number;
@@ -83,38 +96,73 @@ export class Gateway {
     this.pruneTimer = setInterval(() => this.upgradeLimiter.prune(this.now()), PRUNE_EVERY_MS).unref();
 
     this.metrics = new GatewayMetrics(deps.registry, {
-      connections: () => this.events.count(),
+      connections: () => this.connections.count(),
       rooms: () => this.rooms.roomCount(),
       native: this.native,
     });
-    this.rooms = new RoomHub(this.app, deps.coordination.bus, deps.instanceId, this.metrics, log);
+    // Both dialects' native topics per room; a broadcast is framed once per dialect with members.
+    this.rooms = new RoomHub(this.app, deps.coordination.bus, deps.instanceId, this.metrics, log, [JsonDialect, SioDialect]);
     this.dispatcher = new EventDispatcher(log);
-    const core = {
+    const authorizeRoom = deps.authorizeRoom ?? allowSignedIn;
+    const core: CoreEventsContext = {
       instanceId: deps.instanceId,
       tokens: deps.tokens,
       coordination: deps.coordination,
       rooms: this.rooms,
-      authorizeRoom: deps.authorizeRoom ?? allowSignedIn,
+      // Note rooms follow the document's access list once the notes port is wired (the original's `note:<id>` documents first).
+      authorizeRoom: async (principal, room) => {
+        if (room.kind === RoomKind.NOTE && this.notes) {
+          return (await this.notes.mayRead(`${RoomKind.NOTE}:${room.id}`, principal)) || (await this.notes.mayRead(room.id, principal));
+        }
+        return authorizeRoom(principal, room);
+      },
       now: this.now,
+      touchNotes: (conn) => (this.notes ? touchNotes(this.notes, conn) : Promise.resolve()),
+      leaveNotes: (conn) => (this.notes ? leaveAllNotes(this.notes, conn) : Promise.resolve()),
     };
+    this.core = core;
     registerCoreEvents(this.dispatcher, core);
-    this.events = new EventSocket({
-      tokens: deps.tokens,
+    registerChannelEvents(this.dispatcher, core, deps.channelsOf ?? noChannels);
+    this.connections = new ConnectionSet({
+      core,
       coordination: deps.coordination,
       rooms: this.rooms,
+      metrics: this.metrics,
+      log,
+      onClosed: (conn) => (this.notes && conn.notes.size > 0 ? leaveAllNotes(this.notes, conn) : Promise.resolve()),
+    });
+    const limits = {
+      maxPayloadBytes: gw.eventMaxPayloadBytes,
+      idleTimeoutSec: gw.idleTimeoutSec,
+      maxBackpressureBytes: gw.maxBackpressureBytes,
+      messagesPerSecond: gw.messagesPerSecond,
+      messageBurst: gw.messageBurst,
+      maxRateViolations: gw.maxRateViolations,
+    };
+    this.events = new EventSocket({
+      tokens: deps.tokens,
+      connections: this.connections,
       dispatcher: this.dispatcher,
       metrics: this.metrics,
       log,
-      core,
+      now: this.now,
+      admit: (ip) => this.admit(ip),
+      limits,
+    });
+    this.sio = new SioServer({
+      tokens: deps.tokens,
+      connections: this.connections,
+      dispatcher: this.dispatcher,
+      metrics: this.metrics,
+      log,
       now: this.now,
       admit: (ip) => this.admit(ip),
       limits: {
-        maxPayloadBytes: gw.eventMaxPayloadBytes,
-        idleTimeoutSec: gw.idleTimeoutSec,
-        maxBackpressureBytes: gw.maxBackpressureBytes,
-        messagesPerSecond: gw.messagesPerSecond,
-        messageBurst: gw.messageBurst,
-        maxRateViolations: gw.maxRateViolations,
+        ...limits,
+        maxPayloadBytes: gw.socketioMaxPayloadBytes,
+        pingIntervalMs: gw.socketioPingIntervalMs,
+        pingTimeoutMs: gw.socketioPingTimeoutMs,
+        connectTimeoutMs: gw.socketioConnectTimeoutMs,
       },
     });
     this.router = new HttpRouter({ tokens: deps.tokens, log, maxBodyBytes: gw.maxBodyBytes });
@@ -134,7 +182,9 @@ export class Gateway {
       },
       { auth: 'none' },
     );
+    registerEventRoutes(this.router, { rooms: this.rooms });
     this.app.ws('/ws', this.events.behavior());
+    this.sio.attach(this.app);
     this.app.any('/*', this.router.handle);
   }
 
@@ -177,9 +227,20 @@ export class Gateway {
     return this;
   }
 
-  /** Sends `{event, data}` to every socket in `room` on every instance. */
+  /**
+   * Serves the original client's `ydoc:*` note events over these documents (Socket.IO
+   * and `/ws` alike) and checks `note:` rooms against their access lists. Once, before listen.
+   */
+  useNotes(notes: NotesPort): this {
+    if (this.notes) throw new TypeError('notes are already wired');
+    this.notes = notes;
+    registerNoteEvents(this.dispatcher, this.core, { notes, log: this.deps.log, maxBytes: this.deps.config.gateway.socketioMaxPayloadBytes });
+    return this;
+  }
+
+  /** Sends `{event, data}` to every socket in `room` on every instance, both dialects. */
   emitToRoom(room: string, event: string, data: unknown): Promise<void> {
-    return this.rooms.emit(room, encodeEvent(event, data));
+    return this.rooms.emit(room, event, data);
   }
 
   /**
@@ -202,9 +263,9 @@ export class Gateway {
     });
   }
 
-  /** Open event sockets on this instance. */
+  /** Open event sockets on this instance (`/ws` and Socket.IO, once connected). */
   connectionCount(): number {
-    return this.events.count();
+    return this.connections.count();
   }
 
   /** Rooms with at least one local member. */
@@ -223,12 +284,13 @@ export class Gateway {
 
   /** Closes every event socket, by default with GOING_AWAY (1001). */
   closeAll(close: CloseCode = CloseCodes.GOING_AWAY): void {
-    this.events.closeAll(close);
+    this.connections.closeAll(close);
+    this.sio.close();
   }
 
   /** Resolves once every closed socket's session and usage entries are gone from the pools. */
   settled(): Promise<void> {
-    return this.events.settled();
+    return this.connections.settled();
   }
 
   /** Stops accepting, closes every socket (GOING_AWAY), removes their sessions, drops bus subscriptions. Idempotent. */
@@ -237,7 +299,7 @@ export class Gateway {
       this.stopAccepting();
       this.closeAll(CloseCodes.GOING_AWAY);
       clearInterval(this.pruneTimer);
-      await this.events.settled();
+      await this.connections.settled();
       await this.rooms.close();
       // Also ends idle keep-alive HTTP connections, so the process can exit.
       (this.app as { close?: () => void }).close?.();

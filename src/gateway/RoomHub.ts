@@ -3,6 +3,7 @@ import { errorMessage } from '../errors.js';
 import type { MessageBus, Unsubscribe } from '../coordination/ports.js';
 import type { Logger } from '../observability/logger.js';
 import type { Connection } from './Connection.js';
+import { jsonOf, type Dialect } from './Dialect.js';
 import type { GatewayMetrics } from './GatewayMetrics.js';
 
 /** The bus topic that carries a room's frames between instances. */
@@ -18,7 +19,10 @@ interface LocalRoom {
  * Rooms: uWS native topics deliver locally; the coordination bus carries frames to
  * other instances. This instance subscribes to a room's bus topic only while it has
  * a local member (as y-redis does), so no node receives every room's traffic.
- * Frames on the bus are `<origin instance id>\n<frame>`; an instance drops its own echo.
+ * Frames are dialect-neutral: `<origin instance id>\n<event JSON>\n<data JSON>` on the bus
+ * (JSON escapes newlines, so the cuts are unambiguous); an instance drops its own echo.
+ * Each dialect has its own native topic per room, and a broadcast is framed once per
+ * dialect that has local members — not once per socket.
  */
 export class RoomHub {
   private readonly local = new Map<string, LocalRoom>();
@@ -29,6 +33,7 @@ export class RoomHub {
     private readonly instanceId: string,
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
+    private readonly dialects: readonly Dialect[],
   ) {
     if (instanceId.includes('\n')) throw new TypeError('instanceId must not contain a newline');
   }
@@ -59,12 +64,14 @@ export class RoomHub {
   }
 
   /**
-   * Sends a frame to every member of the room on every instance; with `exclude`,
-   * not to that socket (it must be a member, as uWS `ws.publish` skips the publisher).
+   * Sends `event` with `data` to every member of the room, of both dialects, on every
+   * instance; with `exclude`, not to that socket. `data` is stringified once.
    */
-  async emit(room: string, frame: string, exclude?: Connection): Promise<void> {
-    this.deliverLocal(room, frame, exclude);
-    await this.bus.publish(roomTopic(room), `${this.instanceId}\n${frame}`);
+  async emit(room: string, event: string, data: unknown, exclude?: Connection): Promise<void> {
+    const eventJson = JSON.stringify(event);
+    const dataJson = jsonOf(data);
+    this.deliverLocal(room, eventJson, dataJson, exclude);
+    await this.bus.publish(roomTopic(room), `${this.instanceId}\n${eventJson}\n${dataJson}`);
   }
 
   /** Rooms with at least one local member. */
@@ -116,25 +123,35 @@ export class RoomHub {
 
   private onBusFrame(room: string, payload: string): void {
     const cut = payload.indexOf('\n');
-    if (cut < 0) {
+    const cut2 = cut < 0 ? -1 : payload.indexOf('\n', cut + 1);
+    if (cut2 < 0) {
       this.log.warn({ room }, 'malformed room frame on the bus');
       return;
     }
     if (payload.slice(0, cut) === this.instanceId) return; // our own echo, already delivered locally
-    this.deliverLocal(room, payload.slice(cut + 1));
+    this.deliverLocal(room, payload.slice(cut + 1, cut2), payload.slice(cut2 + 1));
   }
 
   /**
    * uWS 20.30 has no app-level `cork` (`app.cork` is undefined), so a broadcast from a
    * bus callback is a plain `app.publish`; a socket-scoped publish is corked on that socket.
    */
-  private deliverLocal(room: string, frame: string, exclude?: Connection): void {
-    let receivers = this.app.numSubscribers(room);
-    if (exclude && exclude.isOpen && exclude.rooms.has(room)) {
-      receivers -= 1;
-      exclude.publishExcludingSelf(room, frame);
-    } else {
-      this.app.publish(room, frame, false);
+  private deliverLocal(room: string, eventJson: string, dataJson: string, exclude?: Connection): void {
+    let receivers = 0;
+    const excluding = exclude !== undefined && exclude.isOpen;
+    for (const dialect of this.dialects) {
+      const topic = dialect.topic(room);
+      let members = this.app.numSubscribers(topic);
+      if (members === 0) continue;
+      const frame = dialect.event(eventJson, dataJson);
+      if (excluding) {
+        // Published through the excluded socket: uWS skips it on its own topic, reaches everyone on the other.
+        if (exclude.dialect === dialect && exclude.rooms.has(room)) members -= 1;
+        exclude.publishExcludingSelf(topic, frame);
+      } else {
+        this.app.publish(topic, frame, false);
+      }
+      receivers += members;
     }
     if (receivers > 0) this.metrics.messagesOut.inc(receivers);
   }

@@ -3,7 +3,7 @@ import type { Coordination } from '../coordination/ports.js';
 import { ErrorCode, SwitchyardError } from '../errors.js';
 import type { Connection } from './Connection.js';
 import type { EventDispatcher } from './EventDispatcher.js';
-import { ClientEvent, ServerEvent, asObject, encodeEvent, requireString } from './protocol.js';
+import { ClientEvent, ServerEvent, asObject, requireString } from './protocol.js';
 import type { RoomHub } from './RoomHub.js';
 import { RoomKind, channelRoom, mayJoin, parseRoom, userRoom, type AuthorizeRoom } from './RoomPolicy.js';
 
@@ -15,6 +15,32 @@ export interface CoreEventsContext {
   readonly rooms: RoomHub;
   readonly authorizeRoom: AuthorizeRoom;
   readonly now: () => number;
+  /** Refreshes the socket's note sessions on heartbeat (Socket.IO notes), when notes are wired. */
+  readonly touchNotes?: (conn: Connection) => Promise<void>;
+  /** Leaves every note document of the socket (a rebind to another user keeps none of them). */
+  readonly leaveNotes?: (conn: Connection) => Promise<void>;
+}
+
+/**
+ * Verifies `data.auth.token` and binds the socket to it (user-join, join-channels,
+ * join-note). A token of another user drops every room joined as the previous one.
+ * Without a token the socket keeps the identity it connected with.
+ */
+export async function bindToken(ctx: CoreEventsContext, conn: Connection, data: unknown, event: string, required: boolean): Promise<void> {
+  const auth = asObject(asObject(data, event).auth ?? {}, event);
+  if (!required && auth.token === undefined) return;
+  const result = await ctx.tokens.verify(typeof auth.token === 'string' ? auth.token : null);
+  if (!result.ok) throw new SwitchyardError(ErrorCode.UNAUTHORIZED, `token ${result.reason}`);
+  if (!conn.isOpen) return;
+  const previous = conn.principal;
+  conn.principal = result.principal;
+  if (previous.userId !== result.principal.userId) {
+    // Another user now: nothing joined as the previous one may be kept.
+    for (const room of [...conn.rooms]) ctx.rooms.leave(conn, room);
+    if (conn.notes.size > 0) await ctx.leaveNotes?.(conn);
+    await ctx.rooms.join(conn, userRoom(result.principal.userId));
+  }
+  if (conn.isOpen) await upsertSession(ctx, conn);
 }
 
 /** Writes the socket's session (open, rebind, or after a sweep dropped it). */
@@ -40,25 +66,16 @@ export function registerCoreEvents(dispatcher: EventDispatcher, ctx: CoreEventsC
   const { sessions, usage } = ctx.coordination;
 
   dispatcher.register(ClientEvent.USER_JOIN, async (conn, data) => {
-    const auth = asObject(asObject(data, ClientEvent.USER_JOIN).auth ?? {}, ClientEvent.USER_JOIN);
-    const result = await ctx.tokens.verify(typeof auth.token === 'string' ? auth.token : null);
-    if (!result.ok) throw new SwitchyardError(ErrorCode.UNAUTHORIZED, `token ${result.reason}`);
+    await bindToken(ctx, conn, data, ClientEvent.USER_JOIN, true);
     if (!conn.isOpen) return null;
-    const previous = conn.principal;
-    conn.principal = result.principal;
-    if (previous.userId !== result.principal.userId) {
-      // Another user now: nothing joined as the previous one may be kept.
-      for (const room of [...conn.rooms]) ctx.rooms.leave(conn, room);
-      await ctx.rooms.join(conn, userRoom(result.principal.userId));
-    }
-    if (conn.isOpen) await upsertSession(ctx, conn);
-    return { id: result.principal.userId, name: result.principal.name };
+    return { id: conn.principal.userId, name: conn.principal.name };
   });
 
   dispatcher.register(ClientEvent.HEARTBEAT, async (conn) => {
     if (!conn.isOpen) return {};
     // A sweep may have dropped the session while the socket stayed open: put it back.
     if (!(await sessions.touch(conn.sid, ctx.now())) && conn.isOpen) await upsertSession(ctx, conn);
+    if (conn.notes.size > 0) await ctx.touchNotes?.(conn);
     return {};
   });
 
@@ -97,8 +114,13 @@ export function registerCoreEvents(dispatcher: EventDispatcher, ctx: CoreEventsC
     if (!conn.rooms.has(room)) {
       throw new SwitchyardError(ErrorCode.FORBIDDEN, `join ${room} before sending to it`);
     }
-    const frame = encodeEvent(ServerEvent.CHANNEL, { channel_id: channelId, user_id: conn.principal.userId, data: body.data ?? null });
-    await ctx.rooms.emit(room, frame, conn);
+    const relay: Record<string, unknown> = {
+      channel_id: channelId,
+      user_id: conn.principal.userId,
+      data: body.data ?? null,
+    };
+    if (body.message_id !== undefined) relay.message_id = body.message_id;
+    await ctx.rooms.emit(room, ServerEvent.CHANNEL, relay, conn);
     return {};
   });
 }

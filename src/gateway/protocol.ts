@@ -8,6 +8,15 @@ export const ClientEvent = {
   JOIN: 'join',
   LEAVE: 'leave',
   CHANNEL: 'events:channel',
+  // The original system's events (SPEC §4.5); served on both dialects.
+  JOIN_CHANNELS: 'join-channels',
+  JOIN_NOTE: 'join-note',
+  CHAT: 'events:chat',
+  DOC_JOIN: 'ydoc:document:join',
+  DOC_UPDATE: 'ydoc:document:update',
+  DOC_STATE: 'ydoc:document:state',
+  DOC_LEAVE: 'ydoc:document:leave',
+  AWARENESS: 'ydoc:awareness:update',
 } as const;
 
 /** Events the server sends on `/ws`. */
@@ -17,6 +26,10 @@ export const ServerEvent = {
   EVENTS: 'events',
   FILE_STATUS: 'file:status',
   TASK_STATUS: 'task:status',
+  NOTE_EVENTS: 'note-events',
+  DOC_STATE: 'ydoc:document:state',
+  DOC_UPDATE: 'ydoc:document:update',
+  AWARENESS: 'ydoc:awareness:update',
 } as const;
 
 /** An ack id: the client's number (or short string), echoed back in the one reply. */
@@ -75,20 +88,9 @@ export function decodeEnvelope(text: string): IncomingEvent {
   return ack === undefined ? { event, data: data ?? {} } : { event, data: data ?? {}, ack };
 }
 
+/** A `/ws` event frame (the JSON dialect); room broadcasts go through the Dialect instead. */
 export function encodeEvent(event: string, data: unknown): string {
   return JSON.stringify({ event, data });
-}
-
-export function encodeAck(ack: AckId, data: unknown): string {
-  return JSON.stringify({ ack, data: data === undefined ? null : data });
-}
-
-export function encodeAckError(ack: AckId, error: ErrorBody): string {
-  return JSON.stringify({ ack, error });
-}
-
-export function encodeError(error: ErrorBody): string {
-  return encodeEvent(ServerEvent.ERROR, error);
 }
 
 /** The `{code, message}` of any thrown value; unexpected errors are reported as INTERNAL without their text. */

@@ -1,5 +1,6 @@
 import type { Coordination } from '../coordination/ports.js';
 import { errorMessage } from '../errors.js';
+import { withDeadline } from '../util/deadline.js';
 import type { Logger } from '../observability/logger.js';
 import type { Registry } from '../observability/metrics.js';
 import { HttpReply } from './http/HttpReply.js';
@@ -54,15 +55,5 @@ export function registerSystemRoutes(router: HttpRouter, ctx: SystemRoutesContex
 
 /** The default readiness: the coordination backend answers a ping within `timeoutMs`. */
 export function coordinationReadiness(coordination: Coordination, timeoutMs = 2_000): () => Promise<Record<string, boolean>> {
-  return async () => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    try {
-      return { coordination: await Promise.race([coordination.ping().catch(() => false), timeout]) };
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  return async () => ({ coordination: await withDeadline(coordination.ping(), timeoutMs).catch(() => false) });
 }

@@ -28,7 +28,7 @@ const READ_PIECE = named('upl_read', 'SELECT data FROM upload_pieces WHERE uploa
 export class PgUploads implements UploadStore {
   constructor(private readonly pg: PgClient, private readonly now: () => number) {}
 
-  put(id: string, bytes: Uint8Array | AsyncIterable<Uint8Array>): Promise<number> {
+  async put(id: string, bytes: Uint8Array | AsyncIterable<Uint8Array>): Promise<number> {
     assertBlobName(id);
     return this.pg.transaction('upload put', async (client) => {
       await client.query(DELETE([id]));

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { toSql } from 'pgvector';
 import { ErrorCode } from '../../errors.js';
 import { StorageError } from '../errors.js';
-import type { FilePatch } from '../filePatch.js';
+import { assertPatch, type FilePatch } from '../filePatch.js';
 import type { ChunkHit, ChunkInput, FileRecord } from '../ports.js';
 import { named, type PgClient } from './PgClient.js';
 import { toFileRecord, UPDATE_SQL, updateValues } from './PgFiles.js';
@@ -73,6 +73,7 @@ export class PgVectorIndex {
 
   /** Replaces every chunk and vector of the file, and applies `then` to its record, in ONE transaction. */
   async replace(fileId: string, chunks: readonly ChunkInput[], model: { name: string; dimensions: number }, then?: FilePatch): Promise<FileRecord | null> {
+    const patch = then && assertPatch(then) ? then : null;
     for (const chunk of chunks) {
       if (!(chunk.embedding instanceof Float32Array) || chunk.embedding.length !== model.dimensions) {
         throw new StorageError(
@@ -103,8 +104,8 @@ export class PgVectorIndex {
           ]),
         );
       }
-      if (!then) return null;
-      const { rows } = await client.query(FINISH(updateValues(fileId, then, this.now())));
+      if (!patch) return null;
+      const { rows } = await client.query(FINISH(updateValues(fileId, patch, this.now())));
       return rows[0] ? toFileRecord(rows[0]) : null;
     });
   }

@@ -28,9 +28,9 @@ export class DocumentTable {
     this.selectState = db.prepare('SELECT state FROM documents WHERE id = ?');
     // Fenced: refused when a save under a higher fence is stored (see DocumentStore.saveState).
     this.updateState = db.prepare(
-      `UPDATE documents SET state = ?1, size_bytes = ?2, updated_at = ?3,
-         persist_fence = CASE WHEN ?5 IS NULL THEN persist_fence ELSE ?5 END
-       WHERE id = ?4 AND (?5 IS NULL OR persist_fence IS NULL OR persist_fence <= ?5)`,
+      `UPDATE documents SET state = @state, size_bytes = @size, updated_at = @at,
+         persist_fence = CASE WHEN @fence IS NULL THEN persist_fence ELSE @fence END
+       WHERE id = @id AND (@fence IS NULL OR persist_fence IS NULL OR persist_fence <= @fence)`,
     );
     this.exists = db.prepare('SELECT 1 FROM documents WHERE id = ?');
     this.remove = db.prepare('DELETE FROM documents WHERE id = ?');
@@ -56,7 +56,7 @@ export class DocumentTable {
 
   saveState(id: string, state: Uint8Array, fence?: number): void {
     const bytes = Buffer.from(state.buffer, state.byteOffset, state.byteLength);
-    const { changes } = this.updateState.run(bytes, state.byteLength, this.now(), id, fence ?? null);
+    const { changes } = this.updateState.run({ state: bytes, size: state.byteLength, at: this.now(), id, fence: fence ?? null });
     if (changes > 0) return;
     if (!this.exists.get(id)) throw new StoreFault('SWY_NOT_FOUND', `document ${id} does not exist`);
     // A save under a newer lease is stored: this writer was superseded.

@@ -38,10 +38,10 @@ export class FileTable {
     this.select = db.prepare('SELECT * FROM files WHERE id = ?');
     // One statement for every patch: an absent field keeps its value, error has its own flag (null is a value).
     this.patch = db.prepare(
-      `UPDATE files SET status = coalesce(?2, status), progress = coalesce(?3, progress),
-         error = CASE WHEN ?4 THEN ?5 ELSE error END,
-         attempts = coalesce(?6, attempts), chunks = coalesce(?7, chunks), updated_at = ?8
-       WHERE id = ?1`,
+      `UPDATE files SET status = coalesce(@status, status), progress = coalesce(@progress, progress),
+         error = CASE WHEN @setError THEN @error ELSE error END,
+         attempts = coalesce(@attempts, attempts), chunks = coalesce(@chunks, chunks), updated_at = @at
+       WHERE id = @id`,
     );
     this.list = db.prepare('SELECT * FROM files WHERE status IN (SELECT value FROM json_each(?)) ORDER BY created_at, id');
     this.remove = db.prepare('DELETE FROM files WHERE id = ?');
@@ -62,7 +62,16 @@ export class FileTable {
   /** Validated by the rule both adapters share; a patch that sets nothing writes nothing. */
   update(id: string, patch: FilePatch): FileRecord | null {
     if (assertPatch(patch)) {
-      this.patch.run(id, patch.status ?? null, patch.progress ?? null, patch.error !== undefined ? 1 : 0, patch.error ?? null, patch.attempts ?? null, patch.chunks ?? null, this.now());
+      this.patch.run({
+        id,
+        status: patch.status ?? null,
+        progress: patch.progress ?? null,
+        setError: patch.error !== undefined ? 1 : 0,
+        error: patch.error ?? null,
+        attempts: patch.attempts ?? null,
+        chunks: patch.chunks ?? null,
+        at: this.now(),
+      });
     }
     return this.get(id);
   }

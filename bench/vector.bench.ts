@@ -65,23 +65,47 @@ function normalise(v: Float32Array): Float32Array {
   for (let i = 0; i < v.length; i++) v[i]! /= n;
   return v;
 }
+/**
+ * Real embeddings lie near a low-dimensional manifold; uniform noise in 512-d has no
+ * near neighbours at all. So: clustered points in a LATENT-d space, mapped to 512-d
+ * by one fixed random projection, plus a little full-dimensional noise.
+ */
+const LATENT = 48;
+const projection: Float32Array = (() => {
+  const r = rng(424_242);
+  return Float32Array.from({ length: DIM * LATENT }, () => gauss(r) / Math.sqrt(LATENT));
+})();
 const centres: Float32Array[] = Array.from({ length: CENTRES }, (_, c) => {
   const r = rng(1_000_003 * (c + 1));
-  return normalise(Float32Array.from({ length: DIM }, () => gauss(r)));
+  return Float32Array.from({ length: LATENT }, () => gauss(r));
 });
-/** Corpus vector i: its centre plus noise (the noise level keeps clusters overlapping, as real topics do). */
-function vectorOf(i: number, noise = 0.6): Float32Array {
-  const r = rng(7_919 * (i + 1));
-  const c = centres[Math.floor(r() * CENTRES)]!;
+function embed(z: Float32Array, r: () => number, noise: number): Float32Array {
   const v = new Float32Array(DIM);
-  for (let d = 0; d < DIM; d++) v[d] = c[d]! + (noise / Math.sqrt(DIM)) * gauss(r) * 4;
+  for (let d = 0; d < DIM; d++) {
+    let x = 0;
+    const row = d * LATENT;
+    for (let l = 0; l < LATENT; l++) x += projection[row + l]! * z[l]!;
+    v[d] = x + noise * gauss(r);
+  }
   return normalise(v);
 }
+function latentOf(i: number, r: () => number): Float32Array {
+  const c = centres[Math.floor(r() * CENTRES)]!;
+  return Float32Array.from(c, (x) => x + 0.5 * gauss(r));
+}
+/** Corpus vector i, regenerated from its index. */
+function vectorOf(i: number): Float32Array {
+  const r = rng(7_919 * (i + 1));
+  return embed(latentOf(i, r), r, 0.05);
+}
+/** Query q: a corpus point moved a little in the latent space. */
 function queryOf(q: number, size: number): Float32Array {
   const r = rng(31_337 * (q + 1));
-  const base = vectorOf(Math.floor(r() * size));
-  for (let d = 0; d < DIM; d++) base[d]! += (0.3 / Math.sqrt(DIM)) * gauss(r);
-  return normalise(base);
+  const i = Math.floor(r() * size);
+  const ri = rng(7_919 * (i + 1));
+  const z = latentOf(i, ri);
+  for (let l = 0; l < LATENT; l++) z[l]! += 0.15 * gauss(r);
+  return embed(z, r, 0.05);
 }
 
 /** Exact top-k ids ("file:chunk") of each query by a streaming scan of the regenerated corpus. */

@@ -33,10 +33,18 @@ export interface DocumentStore {
   /** The stored Yjs state (one merged update), or null when nothing was saved yet. */
   loadState(id: string): Promise<Uint8Array | null>;
   /**
-   * Replaces the stored Yjs state (binary, never rebuilt from text). With `fence` (the
-   * fence of the persist lease the caller holds; strictly increasing per acquisition)
-   * the save is refused with LEASE_LOST when a save under a higher fence is already
-   * stored: a writer that lost its lease while paused cannot overwrite its successor.
+   * Makes `fence` (of the persist lease the caller just took) the document's writer
+   * fence and returns the stored state, in one step. From then on a save under any
+   * other fence is refused, so a writer that lost its lease while paused cannot
+   * overwrite its successor. Equality, not ordering: fence counters restart with
+   * their backend (memory coordination after a restart), and a claim still wins.
+   * Null when the document has no saved state (or does not exist).
+   */
+  claimState(id: string, fence: number): Promise<Uint8Array | null>;
+  /**
+   * Replaces the stored Yjs state (binary, never rebuilt from text). With `fence`
+   * the save is refused with LEASE_LOST unless `fence` is the document's writer
+   * fence (see claimState) or none was claimed yet.
    */
   saveState(id: string, state: Uint8Array, fence?: number): Promise<void>;
   delete(id: string): Promise<void>;

@@ -16,12 +16,13 @@ const COLUMNS = 'id, owner, access, size_bytes, created_at, updated_at';
 const INSERT = named('doc_insert', `INSERT INTO documents (id, owner, access, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`);
 const SELECT = named('doc_select', `SELECT ${COLUMNS} FROM documents WHERE id = $1`);
 const SELECT_STATE = named('doc_state', 'SELECT state FROM documents WHERE id = $1');
+const CLAIM = named('doc_claim', 'UPDATE documents SET persist_fence = $2 WHERE id = $1 RETURNING state');
 // Fenced: refused when a save under a higher fence is stored (see DocumentStore.saveState).
 const SAVE = named(
   'doc_save',
   `UPDATE documents SET state = $2, size_bytes = $3, updated_at = $4,
-     persist_fence = CASE WHEN $5::bigint IS NULL THEN persist_fence ELSE $5::bigint END
-   WHERE id = $1 AND ($5::bigint IS NULL OR persist_fence IS NULL OR persist_fence <= $5::bigint)`,
+     persist_fence = COALESCE(persist_fence, $5::bigint)
+   WHERE id = $1 AND ($5::bigint IS NULL OR persist_fence IS NULL OR persist_fence = $5::bigint)`,
 );
 const EXISTS = named('doc_exists', 'SELECT 1 FROM documents WHERE id = $1');
 const DELETE = named('doc_delete', 'DELETE FROM documents WHERE id = $1');
@@ -44,6 +45,12 @@ export class PgDocuments implements DocumentStore {
 
   async loadState(id: string): Promise<Uint8Array | null> {
     const { rows } = await this.pg.query<{ state: Buffer | null }>('document load', SELECT_STATE([id]));
+    const state = rows[0]?.state;
+    return state ? new Uint8Array(state.buffer, state.byteOffset, state.byteLength) : null;
+  }
+
+  async claimState(id: string, fence: number): Promise<Uint8Array | null> {
+    const { rows } = await this.pg.query<{ state: Buffer | null }>('document claim', CLAIM([id, fence]));
     const state = rows[0]?.state;
     return state ? new Uint8Array(state.buffer, state.byteOffset, state.byteLength) : null;
   }

@@ -18,6 +18,7 @@ export class DocumentTable {
   private readonly insert: Statement;
   private readonly select: Statement;
   private readonly selectState: Statement;
+  private readonly claim: Statement;
   private readonly updateState: Statement;
   private readonly exists: Statement;
   private readonly remove: Statement;
@@ -26,11 +27,12 @@ export class DocumentTable {
     this.insert = db.prepare('INSERT INTO documents (id, owner, access, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING');
     this.select = db.prepare(`SELECT ${COLUMNS} FROM documents WHERE id = ?`);
     this.selectState = db.prepare('SELECT state FROM documents WHERE id = ?');
+    this.claim = db.prepare('UPDATE documents SET persist_fence = ? WHERE id = ? RETURNING state');
     // Fenced: refused when a save under a higher fence is stored (see DocumentStore.saveState).
     this.updateState = db.prepare(
       `UPDATE documents SET state = @state, size_bytes = @size, updated_at = @at,
-         persist_fence = CASE WHEN @fence IS NULL THEN persist_fence ELSE @fence END
-       WHERE id = @id AND (@fence IS NULL OR persist_fence IS NULL OR persist_fence <= @fence)`,
+         persist_fence = coalesce(persist_fence, @fence)
+       WHERE id = @id AND (@fence IS NULL OR persist_fence IS NULL OR persist_fence = @fence)`,
     );
     this.exists = db.prepare('SELECT 1 FROM documents WHERE id = ?');
     this.remove = db.prepare('DELETE FROM documents WHERE id = ?');
@@ -51,6 +53,11 @@ export class DocumentTable {
 
   loadState(id: string): Uint8Array | null {
     const row = this.selectState.get(id) as { state: Buffer | null } | undefined;
+    return row?.state ? new Uint8Array(row.state.buffer, row.state.byteOffset, row.state.byteLength) : null;
+  }
+
+  claimState(id: string, fence: number): Uint8Array | null {
+    const row = this.claim.get(fence, id) as { state: Buffer | null } | undefined;
     return row?.state ? new Uint8Array(row.state.buffer, row.state.byteOffset, row.state.byteLength) : null;
   }
 

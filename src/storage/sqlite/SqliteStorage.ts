@@ -29,6 +29,7 @@ export class SqliteStorage implements Storage {
       create: (doc: { id: string; owner: string; access: DocumentAccess }): Promise<DocumentRecord> => thread.call('docCreate', doc),
       get: (id: string) => thread.call('docGet', id),
       loadState: (id: string) => thread.call('docLoadState', id),
+      claimState: (id: string, fence: number) => thread.call('docClaimState', id, fence),
       saveState: (id: string, state: Uint8Array, fence?: number) => thread.call('docSaveState', id, state, fence),
       delete: (id: string) => thread.call('docDelete', id),
     };

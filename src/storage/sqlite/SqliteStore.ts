@@ -78,6 +78,9 @@ export class SqliteStore {
   docLoadState(id: string): Uint8Array | null {
     return this.docs.loadState(id);
   }
+  docClaimState(id: string, fence: number): Uint8Array | null {
+    return this.docs.claimState(id, fence);
+  }
   docSaveState(id: string, state: Uint8Array, fence?: number): void {
     this.docs.saveState(id, state, fence);
   }

@@ -34,6 +34,7 @@ const api = {
   docCreate: guarded('docCreate'),
   docGet: guarded('docGet'),
   docLoadState: guarded('docLoadState'),
+  docClaimState: guarded('docClaimState'),
   docSaveState: guarded('docSaveState'),
   docDelete: guarded('docDelete'),
   fileCreate: guarded('fileCreate'),

@@ -25,13 +25,13 @@ async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
 await describePostgres('runtime on postgres storage: no shared DATA_DIR', (url) => {
   const schema = freshSchema();
   const dirs = { a: mkdtempSync(join(tmpdir(), 'swy-pg-a-')), b: mkdtempSync(join(tmpdir(), 'swy-pg-b-')) };
-  const overrides = (dataDir: string) => ({
+  const overrides = (dataDir: string, uploadRetention = 'keep') => ({
     dataDir,
     databaseUrl: url,
     storage: 'postgres',
     postgres: { poolSize: 3, efSearch: 100, schema },
     threadPoolSize: 1,
-    ingest: { embedding: { provider: 'hash' } },
+    ingest: { embedding: { provider: 'hash' }, uploadRetention },
     docs: { persistDebounceMs: 50, persistMaxWaitMs: 200 },
   });
   let a: TestRuntime;
@@ -100,5 +100,20 @@ await describePostgres('runtime on postgres storage: no shared DATA_DIR', (url) 
     assert.ok(del.status === 200 || del.status === 204, JSON.stringify(del));
     await assert.rejects(b.runtime.storage.uploads.open(fileId), { code: 'SWY_NOT_FOUND' });
     assert.equal(await b.runtime.storage.files.countChunks(fileId), 0);
+  });
+
+  it('with uploadRetention delete-when-finished the bytes go once the job finished; the chunks stay', async () => {
+    const c = await startRuntime(overrides(mkdtempSync(join(tmpdir(), 'swy-pg-c-')), 'delete-when-finished'));
+    try {
+      const alice = await IngestClient.of(c.runtime, 'alice');
+      const res = await alice.upload(await corpusFile(7), 'kb-ret');
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      const rec = await alice.waitStatus(res.body.id, ['finished', 'failed'], 60_000);
+      assert.equal(rec.status, 'finished', rec.error);
+      await waitFor(async () => c.runtime.storage.uploads.open(res.body.id).then(() => false, (err) => err.code === 'SWY_NOT_FOUND'), { what: 'the bytes to be deleted' });
+      assert.equal(await c.runtime.storage.files.countChunks(res.body.id), rec.chunks);
+    } finally {
+      await c.runtime.stop();
+    }
   });
 });

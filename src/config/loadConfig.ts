@@ -61,6 +61,7 @@ const ENV: ReadonlyArray<readonly [string, string, Parse]> = [
   ['JOB_FAILURE_TTL', 'ingest.jobFailureTtlMs', secondsToMs],
   ['JOB_LEASE_MS', 'ingest.leaseMs', asInt],
   ['INGEST_RECONCILE_INTERVAL_MS', 'ingest.reconcileIntervalMs', asInt],
+  ['UPLOAD_RETENTION', 'ingest.uploadRetention', asString],
   ['EMBEDDING_PROVIDER', 'ingest.embedding.provider', asString],
   ['EMBEDDING_BASE_URL', 'ingest.embedding.baseUrl', asString],
   ['EMBEDDING_MODEL', 'ingest.embedding.model', asString],

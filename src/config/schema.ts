@@ -126,6 +126,8 @@ export const ConfigSchema = z
       leaseMs: ms(200),
       /** How often unfinished files without a live job are re-enqueued. */
       reconcileIntervalMs: ms(100),
+      /** Keep a file's upload bytes until the file is deleted (`keep`), or delete them once its job finished. */
+      uploadRetention: z.enum(['keep', 'delete-when-finished']),
       embedding: z.strictObject({
         /** `local` (USE lite, offline), `openai` (OpenAI-compatible HTTP) or `hash` (lexical, for tests). */
         provider: z.enum(['local', 'openai', 'hash']),

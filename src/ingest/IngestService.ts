@@ -21,6 +21,8 @@ export interface IngestServiceOptions {
   readonly concurrency: number;
   /** How often unfinished files are checked for a live job (lost with a Redis restart, say). */
   readonly reconcileIntervalMs: number;
+  /** ingest.uploadRetention = delete-when-finished. @default false */
+  readonly deleteUploadWhenFinished?: boolean;
 }
 
 export interface FileStatusEvent {
@@ -230,6 +232,9 @@ export class IngestService {
       finished,
     );
     await this.update(file, finished);
+    if (this.options.deleteUploadWhenFinished) {
+      await this.deps.uploads.delete(fileId).catch((err: unknown) => this.deps.log.warn({ fileId, err: errorMessage(err) }, 'upload bytes not deleted after finishing'));
+    }
   }
 
   /**

@@ -93,6 +93,7 @@ export async function startIngest(deps: IngestDeps): Promise<Ingest> {
       chunking: { chunkTokens: config.ingest.chunkTokens, overlapTokens: config.ingest.chunkOverlapTokens },
       concurrency: config.ingest.concurrency,
       reconcileIntervalMs: config.ingest.reconcileIntervalMs,
+      deleteUploadWhenFinished: config.ingest.uploadRetention === 'delete-when-finished',
     },
   );
   if (gateway) registerIngestRoutes(gateway, { service, keys, embeddings, maxFileBytes: config.ingest.maxFileBytes });

@@ -38,23 +38,16 @@ async function okSaves(port: number): Promise<number> {
  */
 function twoHosts(server: { url: string }, url: string): void {
   const schema = freshSchema();
-  const env = {
-    REDIS_URL: server.url,
-    REDIS_KEY_PREFIX: randomPrefix(),
-    DATABASE_URL: url,
-    DATABASE_SCHEMA: schema,
-    DATABASE_POOL_SIZE: '4',
-    EMBEDDING_PROVIDER: 'hash',
-    THREAD_POOL_SIZE: '1',
-    INGEST_CONCURRENCY: '4',
-    CHUNK_SIZE: String(CHUNKING.chunkTokens),
-    CHUNK_OVERLAP: String(CHUNKING.overlapTokens),
+  // What every instance shares (the network services) and how fast it works (short leases, small chunks).
+  const shared = { REDIS_URL: server.url, REDIS_KEY_PREFIX: randomPrefix(), DATABASE_URL: url, DATABASE_SCHEMA: schema, DATABASE_POOL_SIZE: '4' };
+  const pace = {
     JOB_LEASE_MS: '2000',
     INGEST_RECONCILE_INTERVAL_MS: '1000',
     DOC_PERSIST_DEBOUNCE_MS: '300',
     DOC_PERSIST_MAX_WAIT_MS: '1500',
-    LOG_LEVEL_GATEWAY: 'warn',
   };
+  const work = { EMBEDDING_PROVIDER: 'hash', THREAD_POOL_SIZE: '1', INGEST_CONCURRENCY: '4', CHUNK_SIZE: `${CHUNKING.chunkTokens}`, CHUNK_OVERLAP: `${CHUNKING.overlapTokens}` };
+  const env = { ...shared, ...pace, ...work, LOG_LEVEL_GATEWAY: 'warn' };
   const instances: ChildInstance[] = [];
   const clients: Client[] = [];
   const db = new pg.Client({ connectionString: url, options: `-c search_path=${schema},public` });

@@ -15,7 +15,7 @@ export async function postgresProblem(url = TEST_DATABASE_URL): Promise<string |
   try {
     await client.connect();
   } catch (err) {
-    return `no PostgreSQL server answers at ${url.replace(/\/\/[^@]*@/, '//')} (${(err as Error).message}): start PostgreSQL 15 or set TEST_DATABASE_URL`;
+    return `no PostgreSQL server answers at ${url.replace(/\/\/[^@]*@/, '//')} (${(err as Error).message}): start PostgreSQL 15 (or set TEST_DATABASE_URL), then run sudo scripts/pgvector-install.sh`;
   }
   try {
     const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'vector'");

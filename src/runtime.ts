@@ -19,7 +19,7 @@ import { startObservability } from './dashboard/wire.js';
 import { InstanceHeartbeat } from './presence/InstanceHeartbeat.js';
 import { registerSupervisor } from './presence/supervisor.js';
 import { CleanupMetrics, UsageCleanup, type CleanupEvents } from './presence/UsageCleanup.js';
-import { openSqliteStorage, type Storage } from './storage/index.js';
+import { openStorage, type Storage } from './storage/index.js';
 import { DocumentService } from './docs/index.js';
 import { createCompactor } from './docs/compact.js';
 import { WorkerPool } from './pool/WorkerPool.js';
@@ -80,8 +80,14 @@ export class Runtime {
         : createMemoryCoordination();
     log.info({ coordination: coordination.kind, keyPrefix: coordination.kind === 'redis' ? config.redisKeyPrefix : undefined }, 'coordination backend ready');
 
-    // ---- storage (SQLite + sqlite-vec in one thread) ----
-    const storage = await openSqliteStorage({ dataDir: config.dataDir, logger: logs.forComponent('storage') });
+    // ---- storage (SQLite + sqlite-vec in one thread, or PostgreSQL + pgvector) ----
+    const storage = await openStorage({
+      kind: config.storage,
+      dataDir: config.dataDir,
+      databaseUrl: config.databaseUrl,
+      postgres: config.postgres,
+      logger: logs.forComponent('storage'),
+    });
     // ---- end storage ----
 
     const actors = new ActorSystem({ logger: logs.forComponent('actors'), registry: metrics });
@@ -144,6 +150,8 @@ export class Runtime {
       config,
       coordination,
       files: storage.files,
+      uploads: storage.uploads,
+      keyRecords: storage.keys,
       pool,
       gateway,
       secret,

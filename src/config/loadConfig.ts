@@ -24,6 +24,11 @@ const ENV: ReadonlyArray<readonly [string, string, Parse]> = [
   ['COORDINATION', 'coordination', asString],
   ['REDIS_URL', 'redisUrl', asString],
   ['REDIS_KEY_PREFIX', 'redisKeyPrefix', asString],
+  ['STORAGE', 'storage', asString],
+  ['DATABASE_URL', 'databaseUrl', asString],
+  ['DATABASE_POOL_SIZE', 'postgres.poolSize', asInt],
+  ['PGVECTOR_EF_SEARCH', 'postgres.efSearch', asInt],
+  ['DATABASE_SCHEMA', 'postgres.schema', asString],
   ['INSTANCE_ID', 'instanceId', asString],
   ['LOG_LEVEL', 'log.level', asString],
   ['TIMEOUT_DURATION', 'presence.usageTimeoutMs', secondsToMs],
@@ -66,6 +71,7 @@ const ENV: ReadonlyArray<readonly [string, string, Parse]> = [
   ['JOB_FAILURE_TTL', 'ingest.jobFailureTtlMs', secondsToMs],
   ['JOB_LEASE_MS', 'ingest.leaseMs', asInt],
   ['INGEST_RECONCILE_INTERVAL_MS', 'ingest.reconcileIntervalMs', asInt],
+  ['UPLOAD_RETENTION', 'ingest.uploadRetention', asString],
   ['EMBEDDING_PROVIDER', 'ingest.embedding.provider', asString],
   ['EMBEDDING_BASE_URL', 'ingest.embedding.baseUrl', asString],
   ['EMBEDDING_MODEL', 'ingest.embedding.model', asString],
@@ -163,6 +169,8 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
   }
   // A Redis URL alone means cluster mode unless the operator chose memory explicitly.
   if (fromEnv.redisUrl && env.COORDINATION === undefined && raw.coordination === 'memory') fromEnv.coordination = 'redis';
+  // Likewise a database URL alone means PostgreSQL storage.
+  if (fromEnv.databaseUrl && env.STORAGE === undefined && raw.storage === 'sqlite') fromEnv.storage = 'postgres';
   raw = merge(merge(raw, fromEnv), overrides);
 
   const result = ConfigSchema.safeParse(raw);

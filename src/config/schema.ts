@@ -19,6 +19,20 @@ export const ConfigSchema = z
       .string()
       .regex(/^(rediss?|redis\+sentinel):\/\//, 'must start with redis://, rediss:// or redis+sentinel://')
       .nullable(),
+    /** Durable store: embedded SQLite under dataDir, or PostgreSQL + pgvector at databaseUrl (several machines). */
+    storage: z.enum(['sqlite', 'postgres']),
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+      .nullable(),
+    postgres: z.strictObject({
+      /** Connections per instance. */
+      poolSize: z.number().int().min(1).max(1_000),
+      /** pgvector hnsw.ef_search: HNSW candidates per query (recall vs latency). */
+      efSearch: z.number().int().min(1).max(1_000),
+      /** Schema for switchyard's tables; null = the server's search_path. */
+      schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _').nullable(),
+    }),
     redisKeyPrefix: z.string().min(1).regex(/^[A-Za-z0-9_.:{}-]+$/, 'letters, digits and _.:{}- only'),
     instanceId: z.string().min(1).nullable(),
     log: z.strictObject({
@@ -126,6 +140,8 @@ export const ConfigSchema = z
       leaseMs: ms(200),
       /** How often unfinished files without a live job are re-enqueued. */
       reconcileIntervalMs: ms(100),
+      /** Keep a file's upload bytes until the file is deleted (`keep`), or delete them once its job finished. */
+      uploadRetention: z.enum(['keep', 'delete-when-finished']),
       embedding: z.strictObject({
         /** `local` (USE lite, offline), `openai` (OpenAI-compatible HTTP) or `hash` (lexical, for tests). */
         provider: z.enum(['local', 'openai', 'hash']),
@@ -165,6 +181,9 @@ export const ConfigSchema = z
     }
     if (c.ingest.chunkOverlapTokens >= c.ingest.chunkTokens) {
       ctx.addIssue({ code: 'custom', path: ['ingest', 'chunkOverlapTokens'], message: 'must be less than ingest.chunkTokens' });
+    }
+    if (c.storage === 'postgres' && !c.databaseUrl) {
+      ctx.addIssue({ code: 'custom', path: ['databaseUrl'], message: 'is required when storage is "postgres"' });
     }
     if (c.coordination === 'redis' && !c.redisUrl) {
       ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: 'is required when coordination is "redis"' });

@@ -1,4 +1,4 @@
-import { errorMessage } from '../errors.js';
+import { ErrorCode, errorMessage } from '../errors.js';
 import type { LeaseLock } from '../coordination/ports.js';
 import type { Logger } from '../observability/logger.js';
 import type { DocumentStore } from '../storage/ports.js';
@@ -56,6 +56,8 @@ export class DocPersistence {
   private firstDirtyAt = 0;
   private cancel: (() => void) | null = null;
   private holding = false;
+  /** Fence of the writer lease held; every save passes it, so storage refuses a superseded writer. */
+  private fence: number | undefined;
   private saving: Promise<void> = Promise.resolve();
   private enabled = false;
 
@@ -139,10 +141,12 @@ export class DocPersistence {
     try {
       if (this.holding && (await lock.renew(this.lockName, owner, options.leaseTtlMs))) return true;
       this.holding = false;
-      if (!(await lock.acquire(this.lockName, owner, options.leaseTtlMs))) return false;
+      const grant = await lock.acquire(this.lockName, owner, options.leaseTtlMs);
+      if (!grant) return false;
       this.holding = true;
-      // A new writer starts from what the previous one saved.
-      const stored = await this.deps.storage.loadState(this.deps.docId);
+      this.fence = grant.fence;
+      // A new writer starts from what the previous one saved, and locks out any earlier writer's late save.
+      const stored = await this.deps.storage.claimState(this.deps.docId, grant.fence);
       if (stored) this.hooks.mergeStored(stored);
       return true;
     } catch (err) {
@@ -163,10 +167,11 @@ export class DocPersistence {
   private async save(snap: DocSnapshot): Promise<void> {
     const { storage, log, docId, metrics, logger } = this.deps;
     try {
-      await storage.saveState(docId, snap.state);
+      await storage.saveState(docId, snap.state, this.fence);
       metrics.saves.inc({ result: 'ok' });
     } catch (err) {
       metrics.saves.inc({ result: 'failed' });
+      if ((err as { code?: string }).code === ErrorCode.LEASE_LOST) this.holding = false; // superseded: re-acquire (and merge) before saving again
       logger.warn({ doc: docId, err: errorMessage(err) }, 'document save failed; will retry');
       if (this.enabled) this.markDirty();
       return;

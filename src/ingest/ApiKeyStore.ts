@@ -1,20 +1,17 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { KeyRecordStore } from '../storage/ports.js';
 
 /**
  * Per-user embedding API keys, kept out of job payloads and Redis: a job names the
- * user and the key is resolved here when the job runs. Stored under
- * DATA_DIR/keys (shared by the instances of one machine), AES-256-GCM encrypted
- * with a key derived from the server secret, file names hashed. A server-wide key
+ * user and the key is resolved here when the job runs. Kept in the storage's
+ * KeyRecordStore (DATA_DIR/keys with SQLite, a table with PostgreSQL), AES-256-GCM
+ * encrypted with a key derived from the server secret, names hashed. A server-wide key
  * (EMBEDDING_API_KEY) is the fallback for users without their own.
  */
 export class ApiKeyStore {
-  private readonly dir: string;
   private readonly key: Buffer;
 
-  constructor(dataDir: string, secret: string, private readonly serverKey: string | null) {
-    this.dir = join(dataDir, 'keys');
+  constructor(private readonly records: KeyRecordStore, secret: string, private readonly serverKey: string | null) {
     this.key = createHash('sha256').update(`switchyard-embedding-keys:${secret}`).digest();
   }
 
@@ -24,31 +21,27 @@ export class ApiKeyStore {
   }
 
   async set(userId: string, apiKey: string): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const sealed = Buffer.concat([iv, cipher.update(apiKey, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-    await writeFile(this.fileOf(userId), sealed, { mode: 0o600 });
+    await this.records.put(this.nameOf(userId), sealed);
   }
 
   async remove(userId: string): Promise<void> {
-    await rm(this.fileOf(userId), { force: true });
+    await this.records.delete(this.nameOf(userId));
   }
 
   /** The user's own key, else the server key, else null. */
   async resolve(userId: string): Promise<string | null> {
-    let sealed: Buffer;
-    try {
-      sealed = await readFile(this.fileOf(userId));
-    } catch {
-      return this.serverKey;
-    }
+    const record = await this.records.get(this.nameOf(userId));
+    if (!record) return this.serverKey;
+    const sealed = Buffer.from(record.buffer, record.byteOffset, record.byteLength);
     const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, 12));
     decipher.setAuthTag(sealed.subarray(sealed.length - 16));
     return Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]).toString('utf8');
   }
 
-  private fileOf(userId: string): string {
-    return join(this.dir, `${createHash('sha256').update(userId).digest('hex')}.key`);
+  private nameOf(userId: string): string {
+    return createHash('sha256').update(userId).digest('hex');
   }
 }

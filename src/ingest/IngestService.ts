@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import type { Principal } from '../auth/tokens.js';
 import { BackendUnavailableError, ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { PrepareResult } from '../pool/messages.js';
 import type { WorkerPool } from '../pool/WorkerPool.js';
-import type { ChunkHit, FileRecord, FileStatus, FileStore } from '../storage/ports.js';
+import type { ChunkHit, FileRecord, FileStatus, FileStore, UploadStore } from '../storage/ports.js';
 import type { ApiKeyStore } from './ApiKeyStore.js';
 import type { Embeddings } from './embed/Embeddings.js';
 import { PermanentJobError } from './errors.js';
@@ -23,6 +21,8 @@ export interface IngestServiceOptions {
   readonly concurrency: number;
   /** How often unfinished files are checked for a live job (lost with a Redis restart, say). */
   readonly reconcileIntervalMs: number;
+  /** ingest.uploadRetention = delete-when-finished. @default false */
+  readonly deleteUploadWhenFinished?: boolean;
 }
 
 export interface FileStatusEvent {
@@ -34,6 +34,8 @@ export interface FileStatusEvent {
 
 export interface IngestServiceDeps {
   readonly files: FileStore;
+  /** Upload bytes: files under DATA_DIR (SQLite) or the database (PostgreSQL). */
+  readonly uploads: UploadStore;
   readonly queue: JobQueue;
   readonly pool: WorkerPool;
   readonly embeddings: Embeddings;
@@ -64,14 +66,10 @@ export class IngestService {
   private worker: JobWorker | null = null;
   private timer: NodeJS.Timeout | null = null;
   private reconciling: Promise<void> | null = null;
-  private readonly uploadDir: string;
 
-  constructor(private readonly deps: IngestServiceDeps, private readonly options: IngestServiceOptions) {
-    this.uploadDir = resolve(options.dataDir, 'uploads');
-  }
+  constructor(private readonly deps: IngestServiceDeps, private readonly options: IngestServiceOptions) {}
 
   async start(): Promise<void> {
-    await mkdir(this.uploadDir, { recursive: true });
     this.worker = this.deps.queue.process((job) => this.process(job), {
       concurrency: this.options.concurrency,
       onOutcome: (job, outcome) => this.onOutcome(job, outcome),
@@ -94,8 +92,8 @@ export class IngestService {
       throw new SwitchyardError(ErrorCode.EMBEDDING_KEY_MISSING, 'the embedding provider needs an API key: set one with PUT /api/embedding/key');
     }
     const id = randomUUID();
-    const path = join(this.uploadDir, id);
-    await writeFile(path, upload.bytes);
+    await this.deps.uploads.put(id, upload.bytes);
+    const path = this.deps.uploads.localPath(id) ?? id;
     const record = await this.deps.files.createFile({
       id,
       ownerId: upload.owner.userId,
@@ -133,7 +131,7 @@ export class IngestService {
       this.deps.log.warn({ fileId: id, err: errorMessage(err) }, 'cancel failed (queue unreachable); the job will find its file gone');
     }
     await this.deps.files.deleteFile(id);
-    await rm(file.path, { force: true });
+    await this.deps.uploads.delete(file.id);
   }
 
   async query(q: { collection: string; query: string; k: number }, principal: Principal): Promise<ChunkHit[]> {
@@ -196,7 +194,7 @@ export class IngestService {
     const { chunks } = await this.deps.pool.run<PrepareResult>(
       {
         kind: 'prepare',
-        path: file.path,
+        ...(await this.bytesFor(file)),
         name: file.name,
         fileKind: kind,
         limits: { maxFileBytes: this.options.maxFileBytes, maxPages: this.options.maxPages },
@@ -225,12 +223,36 @@ export class IngestService {
       )
     ).flat();
     if (job.signal.aborted) throw job.signal.reason;
+    const finished = { status: 'finished', progress: 1, chunks: chunks.length, error: null } as const;
+    // Chunks, vectors and the finished status in one transaction.
     await this.deps.files.replaceChunks(
       fileId,
       chunks.map((c, index) => ({ index, text: c.text, metadata: c.metadata, embedding: vectors[index]! })),
       { name: this.deps.embeddings.space, dimensions: vectors[0]?.length ?? 0 },
+      finished,
     );
-    await this.update(file, { status: 'finished', progress: 1, chunks: chunks.length, error: null });
+    await this.update(file, finished);
+    if (this.options.deleteUploadWhenFinished) {
+      await this.deps.uploads.delete(fileId).catch((err: unknown) => this.deps.log.warn({ fileId, err: errorMessage(err) }, 'upload bytes not deleted after finishing'));
+    }
+  }
+
+  /**
+   * How the pool thread gets the bytes: the path when they are a local file, else
+   * one buffer of the stored bytes (sized from the record, filled piece by piece).
+   */
+  private async bytesFor(file: FileRecord): Promise<{ path: string } | { bytes: Uint8Array }> {
+    const path = this.deps.uploads.localPath(file.id);
+    if (path) return { path };
+    const stream = await this.deps.uploads.open(file.id);
+    const bytes = new Uint8Array(file.sizeBytes);
+    let at = 0;
+    for await (const piece of stream as AsyncIterable<Uint8Array>) {
+      if (at + piece.byteLength > bytes.byteLength) throw new PermanentJobError(ErrorCode.FILE_CORRUPT, `stored bytes of ${file.name} exceed its recorded size`);
+      bytes.set(piece, at);
+      at += piece.byteLength;
+    }
+    return { bytes: bytes.subarray(0, at) };
   }
 
   private async onOutcome(job: Pick<JobContext, 'data' | 'attempt'>, outcome: JobOutcome): Promise<void> {

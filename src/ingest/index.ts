@@ -4,7 +4,8 @@ import type { RoomEmitter, RouteTarget } from '../http/ports.js';
 import { userRoom } from '../http/rooms.js';
 import type { LogFactory } from '../observability/logger.js';
 import type { WorkerPool } from '../pool/WorkerPool.js';
-import type { FileStore } from '../storage/ports.js';
+import type { FileStore, KeyRecordStore, UploadStore } from '../storage/ports.js';
+import { FsKeyRecordStore, FsUploadStore } from '../storage/index.js';
 import { ApiKeyStore } from './ApiKeyStore.js';
 import { Embeddings } from './embed/Embeddings.js';
 import { IngestService } from './IngestService.js';
@@ -20,6 +21,10 @@ export interface IngestDeps {
   readonly config: Config;
   readonly coordination: Coordination;
   readonly files: FileStore;
+  /** Upload bytes (DATA_DIR/uploads when absent). */
+  readonly uploads?: UploadStore;
+  /** Sealed embedding-key records (DATA_DIR/keys when absent). */
+  readonly keyRecords?: KeyRecordStore;
   readonly gateway: (RouteTarget & RoomEmitter) | null;
   /** The JWT secret: stored API keys are encrypted with a key derived from it. */
   readonly secret: string;
@@ -66,11 +71,12 @@ export async function startIngest(deps: IngestDeps): Promise<Ingest> {
       : new MemoryJobQueue(queueOptions, log);
   const pool = deps.pool;
   const embeddings = new Embeddings(config.ingest.embedding, pool);
-  const keys = new ApiKeyStore(config.dataDir, deps.secret, config.ingest.embedding.apiKey);
+  const keys = new ApiKeyStore(deps.keyRecords ?? new FsKeyRecordStore(config.dataDir), deps.secret, config.ingest.embedding.apiKey);
   const gateway = deps.gateway;
   const service = new IngestService(
     {
       files: deps.files,
+      uploads: deps.uploads ?? new FsUploadStore(config.dataDir),
       queue,
       pool,
       embeddings,
@@ -87,6 +93,7 @@ export async function startIngest(deps: IngestDeps): Promise<Ingest> {
       chunking: { chunkTokens: config.ingest.chunkTokens, overlapTokens: config.ingest.chunkOverlapTokens },
       concurrency: config.ingest.concurrency,
       reconcileIntervalMs: config.ingest.reconcileIntervalMs,
+      deleteUploadWhenFinished: config.ingest.uploadRetention === 'delete-when-finished',
     },
   );
   if (gateway) registerIngestRoutes(gateway, { service, keys, embeddings, maxFileBytes: config.ingest.maxFileBytes });

@@ -7,7 +7,9 @@ import type { FileKind } from '../ingest/pipeline/fileKind.js';
 export interface PrepareTask {
   readonly kind: 'prepare';
   /** Absolute path of the stored upload (threads read it themselves: no big copies between threads). */
-  readonly path: string;
+  readonly path?: string;
+  /** The bytes themselves, when the upload store keeps no local file (PostgreSQL). */
+  readonly bytes?: Uint8Array;
   readonly name: string;
   readonly fileKind: FileKind;
   readonly limits: ExtractLimits;

@@ -30,7 +30,7 @@ export default async function handle(task: PoolTask): Promise<PoolReply<PrepareR
 async function prepare(task: PrepareTask): Promise<PoolReply<PrepareResult>> {
   const [{ ExtractError, extractSections }, { chunkSections }] = await Promise.all([extractLib(), chunkLib()]);
   try {
-    const bytes = await readFile(task.path);
+    const bytes = task.bytes ?? (await readFile(task.path!));
     const sections = await extractSections(bytes, task.fileKind, task.name, task.limits);
     const chunks = chunkSections(sections, task.chunking);
     if (chunks.length === 0) return { failure: { code: 'SWY_FILE_CORRUPT', message: `${task.name} contains no text`, permanent: true } };

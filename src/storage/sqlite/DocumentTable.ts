@@ -18,14 +18,23 @@ export class DocumentTable {
   private readonly insert: Statement;
   private readonly select: Statement;
   private readonly selectState: Statement;
+  private readonly claim: Statement;
   private readonly updateState: Statement;
+  private readonly exists: Statement;
   private readonly remove: Statement;
 
   constructor(db: Database, private readonly now: () => number) {
     this.insert = db.prepare('INSERT INTO documents (id, owner, access, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING');
     this.select = db.prepare(`SELECT ${COLUMNS} FROM documents WHERE id = ?`);
     this.selectState = db.prepare('SELECT state FROM documents WHERE id = ?');
-    this.updateState = db.prepare('UPDATE documents SET state = ?, size_bytes = ?, updated_at = ? WHERE id = ?');
+    this.claim = db.prepare('UPDATE documents SET persist_fence = ? WHERE id = ? RETURNING state');
+    // Fenced: refused when a save under a higher fence is stored (see DocumentStore.saveState).
+    this.updateState = db.prepare(
+      `UPDATE documents SET state = @state, size_bytes = @size, updated_at = @at,
+         persist_fence = coalesce(persist_fence, @fence)
+       WHERE id = @id AND (@fence IS NULL OR persist_fence IS NULL OR persist_fence = @fence)`,
+    );
+    this.exists = db.prepare('SELECT 1 FROM documents WHERE id = ?');
     this.remove = db.prepare('DELETE FROM documents WHERE id = ?');
   }
 
@@ -47,9 +56,18 @@ export class DocumentTable {
     return row?.state ? new Uint8Array(row.state.buffer, row.state.byteOffset, row.state.byteLength) : null;
   }
 
-  saveState(id: string, state: Uint8Array): void {
-    const { changes } = this.updateState.run(Buffer.from(state.buffer, state.byteOffset, state.byteLength), state.byteLength, this.now(), id);
-    if (changes === 0) throw new StoreFault('SWY_NOT_FOUND', `document ${id} does not exist`);
+  claimState(id: string, fence: number): Uint8Array | null {
+    const row = this.claim.get(fence, id) as { state: Buffer | null } | undefined;
+    return row?.state ? new Uint8Array(row.state.buffer, row.state.byteOffset, row.state.byteLength) : null;
+  }
+
+  saveState(id: string, state: Uint8Array, fence?: number): void {
+    const bytes = Buffer.from(state.buffer, state.byteOffset, state.byteLength);
+    const { changes } = this.updateState.run({ state: bytes, size: state.byteLength, at: this.now(), id, fence: fence ?? null });
+    if (changes > 0) return;
+    if (!this.exists.get(id)) throw new StoreFault('SWY_NOT_FOUND', `document ${id} does not exist`);
+    // A save under a newer lease is stored: this writer was superseded.
+    throw new StoreFault('SWY_LEASE_LOST', `lease doc-persist:${id} was lost`);
   }
 
   delete(id: string): void {

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { FileRecord, FileStatus } from '../ports.js';
+import { assertPatch, type FilePatch, type NewFile } from '../filePatch.js';
 import { StoreFault } from './StoreFault.js';
 
 interface FileRow {
@@ -19,30 +20,31 @@ interface FileRow {
   updated_at: number;
 }
 
-export type NewFile = Omit<FileRecord, 'status' | 'progress' | 'chunks' | 'error' | 'attempts' | 'createdAt' | 'updatedAt'>;
-export type FilePatch = Partial<Pick<FileRecord, 'status' | 'progress' | 'error' | 'attempts' | 'chunks'>>;
-
-/** Patchable fields → column names; anything else in a patch is refused. */
-const PATCH_COLUMNS: Readonly<Record<keyof FilePatch, string>> = {
-  status: 'status',
-  progress: 'progress',
-  error: 'error',
-  attempts: 'attempts',
-  chunks: 'chunks',
-};
-const STATUSES: ReadonlySet<string> = new Set<FileStatus>(['queued', 'started', 'finished', 'failed', 'deferred', 'canceled']);
+export type { FilePatch, NewFile };
 
 /** Synchronous file-record queries; runs inside the storage thread only. */
 export class FileTable {
   private readonly insert: Statement;
   private readonly select: Statement;
+  private readonly patch: Statement;
+  private readonly list: Statement;
+  private readonly remove: Statement;
 
-  constructor(private readonly db: Database, private readonly now: () => number) {
+  constructor(db: Database, private readonly now: () => number) {
     this.insert = db.prepare(
       `INSERT INTO files (id, owner_id, name, content_type, collection, size_bytes, path, status, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?) ON CONFLICT(id) DO NOTHING`,
     );
     this.select = db.prepare('SELECT * FROM files WHERE id = ?');
+    // One statement for every patch: an absent field keeps its value, error has its own flag (null is a value).
+    this.patch = db.prepare(
+      `UPDATE files SET status = coalesce(@status, status), progress = coalesce(@progress, progress),
+         error = CASE WHEN @setError THEN @error ELSE error END,
+         attempts = coalesce(@attempts, attempts), chunks = coalesce(@chunks, chunks), updated_at = @at
+       WHERE id = @id`,
+    );
+    this.list = db.prepare('SELECT * FROM files WHERE status IN (SELECT value FROM json_each(?)) ORDER BY created_at, id');
+    this.remove = db.prepare('DELETE FROM files WHERE id = ?');
   }
 
   create(file: NewFile): FileRecord {
@@ -57,29 +59,31 @@ export class FileTable {
     return row ? toRecord(row) : null;
   }
 
+  /** Validated by the rule both adapters share; a patch that sets nothing writes nothing. */
   update(id: string, patch: FilePatch): FileRecord | null {
-    const sets: string[] = [];
-    const values: unknown[] = [];
-    for (const [key, value] of Object.entries(patch)) {
-      const column = PATCH_COLUMNS[key as keyof FilePatch];
-      if (!column) throw new StoreFault('SWY_BAD_REQUEST', `file field "${key}" cannot be patched`);
-      if (value === undefined) continue;
-      if (key === 'status' && !STATUSES.has(value as string)) throw new StoreFault('SWY_BAD_REQUEST', `unknown file status "${String(value)}"`);
-      sets.push(`${column} = ?`);
-      values.push(value);
-    }
-    if (sets.length > 0) {
-      this.db.prepare(`UPDATE files SET ${sets.join(', ')}, updated_at = ? WHERE id = ?`).run(...values, this.now(), id);
+    if (assertPatch(patch)) {
+      this.patch.run({
+        id,
+        status: patch.status ?? null,
+        progress: patch.progress ?? null,
+        setError: patch.error !== undefined ? 1 : 0,
+        error: patch.error ?? null,
+        attempts: patch.attempts ?? null,
+        chunks: patch.chunks ?? null,
+        at: this.now(),
+      });
     }
     return this.get(id);
   }
 
   listByStatus(statuses: readonly FileStatus[]): FileRecord[] {
     if (statuses.length === 0) return [];
-    const rows = this.db
-      .prepare(`SELECT * FROM files WHERE status IN (${statuses.map(() => '?').join(', ')}) ORDER BY created_at, id`)
-      .all(...statuses) as FileRow[];
-    return rows.map(toRecord);
+    return (this.list.all(JSON.stringify(statuses)) as FileRow[]).map(toRecord);
+  }
+
+  /** The record only; call inside a transaction that removed its chunks and vectors. */
+  delete(id: string): void {
+    this.remove.run(id);
   }
 }
 

@@ -29,6 +29,9 @@ export class SqliteStore {
   private readonly docs: DocumentTable;
   private readonly files: FileTable;
   private readonly vectors: VectorIndex;
+  /** Transactions built once (better-sqlite3 wraps the function on each `transaction()` call). */
+  private readonly deleteTx: (id: string) => void;
+  private readonly replaceTx: (fileId: string, chunks: readonly ChunkInput[], model: { name: string; dimensions: number }, then?: FilePatch) => void;
   readonly schemaVersion: number;
 
   constructor(options: SqliteStoreOptions) {
@@ -54,6 +57,16 @@ export class SqliteStore {
     this.docs = new DocumentTable(this.db, now);
     this.files = new FileTable(this.db, now);
     this.vectors = new VectorIndex(this.db);
+    const deleteTx = this.db.transaction((id: string) => {
+      this.vectors.removeFile(id);
+      this.files.delete(id);
+    });
+    const replaceTx = this.db.transaction((fileId: string, chunks: readonly ChunkInput[], model: { name: string; dimensions: number }, then?: FilePatch) => {
+      this.vectors.replace(fileId, chunks, model);
+      if (then) this.files.update(fileId, then);
+    });
+    this.deleteTx = (id) => deleteTx.immediate(id);
+    this.replaceTx = (fileId, chunks, model, then) => replaceTx.immediate(fileId, chunks, model, then);
   }
 
   docCreate(doc: { id: string; owner: string; access: DocumentAccess }): DocumentRecord {
@@ -65,8 +78,11 @@ export class SqliteStore {
   docLoadState(id: string): Uint8Array | null {
     return this.docs.loadState(id);
   }
-  docSaveState(id: string, state: Uint8Array): void {
-    this.docs.saveState(id, state);
+  docClaimState(id: string, fence: number): Uint8Array | null {
+    return this.docs.claimState(id, fence);
+  }
+  docSaveState(id: string, state: Uint8Array, fence?: number): void {
+    this.docs.saveState(id, state, fence);
   }
   docDelete(id: string): void {
     this.docs.delete(id);
@@ -85,16 +101,12 @@ export class SqliteStore {
     return this.files.listByStatus(statuses);
   }
   fileDelete(id: string): void {
-    this.db
-      .transaction(() => {
-        this.vectors.removeFile(id);
-        this.db.prepare('DELETE FROM files WHERE id = ?').run(id);
-      })
-      .immediate();
+    this.deleteTx(id);
   }
 
-  chunksReplace(fileId: string, chunks: readonly ChunkInput[], model: { name: string; dimensions: number }): void {
-    this.db.transaction(() => this.vectors.replace(fileId, chunks, model)).immediate();
+  /** Chunks, vectors and the `then` patch of the record in one IMMEDIATE transaction. */
+  chunksReplace(fileId: string, chunks: readonly ChunkInput[], model: { name: string; dimensions: number }, then?: FilePatch): void {
+    this.replaceTx(fileId, chunks, model, then);
   }
   chunksCount(fileId: string): number {
     return this.vectors.count(fileId);

@@ -27,6 +27,10 @@ export class VectorIndex {
   private readonly deleteChunks: Statement;
   private readonly insertChunk: Statement;
   private readonly countStmt: Statement;
+  /** Per space, prepared once: vec0 table names cannot be bound as parameters. */
+  private readonly spaceStatements = new Map<number, { insert: Statement; remove: Statement }>();
+  /** Per space and owner filter, prepared once. */
+  private readonly queryStatements = new Map<string, Statement>();
 
   constructor(private readonly db: Database) {
     this.selectSpace = db.prepare('SELECT id, dimensions FROM vec_spaces WHERE model = ?');
@@ -45,7 +49,7 @@ export class VectorIndex {
     this.removeFile(fileId);
     if (chunks.length === 0) return;
     const space = this.space(model.name, model.dimensions, true)!;
-    const insertVec = this.db.prepare(`INSERT INTO ${vecTable(space.id)} (rowid, embedding, collection, owner_id) VALUES (?, ?, ?, ?)`);
+    const insertVec = this.statementsOf(space.id).insert;
     for (const chunk of chunks) {
       if (!(chunk.embedding instanceof Float32Array) || chunk.embedding.length !== space.dimensions) {
         throw new StoreFault(
@@ -68,7 +72,7 @@ export class VectorIndex {
       bySpace.set(row.space_id, ids);
     }
     for (const [spaceId, ids] of bySpace) {
-      const del = this.db.prepare(`DELETE FROM ${vecTable(spaceId)} WHERE rowid = ?`);
+      const del = this.statementsOf(spaceId).remove;
       for (const id of ids) del.run(BigInt(id));
     }
     this.deleteChunks.run(fileId);
@@ -85,20 +89,40 @@ export class VectorIndex {
     if (q.embedding.length !== space.dimensions) {
       throw new StoreFault('SWY_BAD_REQUEST', `query embedding has ${q.embedding.length} dimensions, model ${q.model} has ${space.dimensions}`);
     }
-    const ownerFilter = q.ownerId === null ? '' : 'AND owner_id = ?';
-    const sql = `
-      WITH knn AS (
-        SELECT rowid, distance FROM ${vecTable(space.id)}
-        WHERE embedding MATCH ? AND k = ? AND collection = ? ${ownerFilter}
-      )
-      SELECT c.file_id, c.idx, c.text, c.metadata, knn.distance
-      FROM knn JOIN chunks c ON c.id = knn.rowid
-      ORDER BY knn.distance, c.file_id, c.idx`;
     const params: unknown[] = [bytes(q.embedding), q.k, q.collection];
     if (q.ownerId !== null) params.push(q.ownerId);
-    const rows = this.db.prepare(sql).all(...params) as Array<{ file_id: string; idx: number; text: string; metadata: string; distance: number }>;
+    const rows = this.queryOf(space.id, q.ownerId !== null).all(...params) as Array<{ file_id: string; idx: number; text: string; metadata: string; distance: number }>;
     // vec0's cosine distance is 1 − cosine similarity.
     return rows.map((r) => ({ fileId: r.file_id, chunk: r.idx, text: r.text, score: 1 - r.distance, metadata: JSON.parse(r.metadata) as Record<string, unknown> }));
+  }
+
+  private statementsOf(spaceId: number): { insert: Statement; remove: Statement } {
+    let s = this.spaceStatements.get(spaceId);
+    if (!s) {
+      s = {
+        insert: this.db.prepare(`INSERT INTO ${vecTable(spaceId)} (rowid, embedding, collection, owner_id) VALUES (?, ?, ?, ?)`),
+        remove: this.db.prepare(`DELETE FROM ${vecTable(spaceId)} WHERE rowid = ?`),
+      };
+      this.spaceStatements.set(spaceId, s);
+    }
+    return s;
+  }
+
+  private queryOf(spaceId: number, byOwner: boolean): Statement {
+    const key = `${spaceId}:${byOwner}`;
+    let stmt = this.queryStatements.get(key);
+    if (!stmt) {
+      stmt = this.db.prepare(`
+        WITH knn AS (
+          SELECT rowid, distance FROM ${vecTable(spaceId)}
+          WHERE embedding MATCH ? AND k = ? AND collection = ? ${byOwner ? 'AND owner_id = ?' : ''}
+        )
+        SELECT c.file_id, c.idx, c.text, c.metadata, knn.distance
+        FROM knn JOIN chunks c ON c.id = knn.rowid
+        ORDER BY knn.distance, c.file_id, c.idx`);
+      this.queryStatements.set(key, stmt);
+    }
+    return stmt;
   }
 
   /** The space of a model; created on first write. The dimensions of a model never change. */

@@ -54,6 +54,8 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
         UNIQUE (file_id, idx)
       );
     `),
+  // 2: the fence of the persist lease under which a document was last saved.
+  (db) => db.exec('ALTER TABLE documents ADD COLUMN persist_fence INTEGER'),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

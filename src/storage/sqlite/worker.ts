@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { expose } from 'comlink';
+import { SwitchyardError } from '../../errors.js';
 import { nodeEndpoint } from './nodeEndpoint.js';
 import { SqliteStore, type SqliteStoreOptions } from './SqliteStore.js';
 import { StoreFault, type SerializedFault } from './StoreFault.js';
@@ -21,7 +22,7 @@ function guarded<K extends Methods>(name: K) {
     try {
       return fn.apply(store, args);
     } catch (err) {
-      if (err instanceof StoreFault) throw { storeFault: true, code: err.code, message: err.message } satisfies SerializedFault;
+      if (err instanceof StoreFault || err instanceof SwitchyardError) throw { storeFault: true, code: err.code, message: err.message } satisfies SerializedFault;
       const sqlite = err as { code?: string; message?: string };
       throw { storeFault: true, code: 'SWY_STORAGE_FAILED', message: `${sqlite.code ? `${sqlite.code}: ` : ''}${sqlite.message ?? String(err)}` } satisfies SerializedFault;
     }
@@ -33,6 +34,7 @@ const api = {
   docCreate: guarded('docCreate'),
   docGet: guarded('docGet'),
   docLoadState: guarded('docLoadState'),
+  docClaimState: guarded('docClaimState'),
   docSaveState: guarded('docSaveState'),
   docDelete: guarded('docDelete'),
   fileCreate: guarded('fileCreate'),

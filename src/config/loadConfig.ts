@@ -47,6 +47,8 @@ const ENV: ReadonlyArray<readonly [string, string, Parse]> = [
   ['TASK_COMPLETION_MAX_RETRIES', 'tasks.completion.maxRetries', asInt],
   ['INGEST_MAX_FILE_BYTES', 'ingest.maxFileBytes', asInt],
   ['INGEST_MAX_PAGES', 'ingest.maxPages', asInt],
+  ['INGEST_MAX_INFLATED_BYTES', 'ingest.maxInflatedBytes', asInt],
+  ['INGEST_EXTRACT_TIMEOUT_MS', 'ingest.extractTimeoutMs', asInt],
   ['CHUNK_SIZE', 'ingest.chunkTokens', asInt],
   ['CHUNK_OVERLAP', 'ingest.chunkOverlapTokens', asInt],
   ['INGEST_CONCURRENCY', 'ingest.concurrency', asInt],
@@ -67,6 +69,9 @@ const ENV: ReadonlyArray<readonly [string, string, Parse]> = [
   ['DOC_UNLOAD_GRACE_MS', 'docs.unloadGraceMs', asInt],
   ['SHUTDOWN_TIMEOUT_MS', 'shutdownTimeoutMs', asInt],
   ['THREAD_POOL_SIZE', 'threadPoolSize', asInt],
+  ['THREAD_POOL_INTERACTIVE_THREADS', 'pool.interactiveThreads', asInt],
+  ['THREAD_MAX_OLD_GENERATION_MB', 'pool.maxOldGenerationSizeMb', asInt],
+  ['THREAD_MAX_YOUNG_GENERATION_MB', 'pool.maxYoungGenerationSizeMb', asInt],
 ];
 
 const COMPONENT_LEVEL = /^LOG_LEVEL_([A-Z]+)$/;

@@ -90,6 +90,10 @@ export const ConfigSchema = z
       maxFileBytes: z.number().int().min(1_024),
       /** Most PDF pages per file. */
       maxPages: z.number().int().min(1),
+      /** DOCX: most uncompressed bytes of the archive's entries, declared and actual (zip bombs). */
+      maxInflatedBytes: z.number().int().min(1_024),
+      /** One extraction's budget in its pool thread; past it the thread is terminated and the file fails permanently. */
+      extractTimeoutMs: ms(100),
       /** CHUNK_SIZE: most tokens per chunk (gpt-tokenizer counts). */
       chunkTokens: z.number().int().min(16).max(8_192),
       /** CHUNK_OVERLAP: tokens repeated from the previous chunk. */
@@ -141,6 +145,14 @@ export const ConfigSchema = z
     }),
     shutdownTimeoutMs: ms(100),
     threadPoolSize: z.number().int().min(0).max(256),
+    pool: z.strictObject({
+      /** Threads reserved for short interactive work (Yjs merges of document loads); 0 = share the bulk threads. */
+      interactiveThreads: z.number().int().min(0).max(16),
+      /** V8 old-generation limit per pool thread: a task past it ends its thread, never the process. */
+      maxOldGenerationSizeMb: z.number().int().min(64).max(65_536),
+      /** V8 young-generation limit per pool thread. */
+      maxYoungGenerationSizeMb: z.number().int().min(1).max(1_024),
+    }),
   })
   .superRefine((c, ctx) => {
     if (c.docs.persistMaxWaitMs < c.docs.persistDebounceMs) {

@@ -15,6 +15,7 @@ import { registerIngestRoutes } from './routes.js';
 
 export { IngestService } from './IngestService.js';
 export type { FileStatusEvent } from './IngestService.js';
+export { EMBED_TASK, PREPARE_TASK } from './poolTasks.js';
 
 export interface IngestDeps {
   readonly config: Config;
@@ -82,8 +83,8 @@ export async function startIngest(deps: IngestDeps): Promise<Ingest> {
     },
     {
       dataDir: config.dataDir,
-      maxFileBytes: config.ingest.maxFileBytes,
-      maxPages: config.ingest.maxPages,
+      limits: { maxFileBytes: config.ingest.maxFileBytes, maxPages: config.ingest.maxPages, maxInflatedBytes: config.ingest.maxInflatedBytes },
+      extractTimeoutMs: config.ingest.extractTimeoutMs,
       chunking: { chunkTokens: config.ingest.chunkTokens, overlapTokens: config.ingest.chunkOverlapTokens },
       concurrency: config.ingest.concurrency,
       reconcileIntervalMs: config.ingest.reconcileIntervalMs,

@@ -161,6 +161,11 @@ export const ConfigSchema = z
     if (c.ingest.embedding.provider === 'openai' && (!c.ingest.embedding.baseUrl || !c.ingest.embedding.model)) {
       ctx.addIssue({ code: 'custom', path: ['ingest', 'embedding', 'model'], message: 'the openai provider needs ingest.embedding.baseUrl and ingest.embedding.model' });
     }
+    if (c.ingest.maxInflatedBytes * 4 > c.pool.maxOldGenerationSizeMb * 1024 * 1024) {
+      // A part that large becomes one string in the thread: allocated at once past the heap
+      // limit, V8 aborts the whole process instead of ending the thread (measured: 300 MiB, 128 MiB heap).
+      ctx.addIssue({ code: 'custom', path: ['ingest', 'maxInflatedBytes'], message: 'must be at most a quarter of pool.maxOldGenerationSizeMb (in bytes)' });
+    }
     if (c.ingest.chunkOverlapTokens >= c.ingest.chunkTokens) {
       ctx.addIssue({ code: 'custom', path: ['ingest', 'chunkOverlapTokens'], message: 'must be less than ingest.chunkTokens' });
     }

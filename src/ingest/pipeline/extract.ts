@@ -5,6 +5,7 @@ import { ErrorCode } from '../../errors.js';
 import { ExtractError } from './ExtractError.js';
 import type { FileKind } from './fileKind.js';
 import { htmlSections } from './html.js';
+import { checkPdfPageClaims } from './pdfGuard.js';
 import { checkZipBomb } from './zipGuard.js';
 
 export { ExtractError } from './ExtractError.js';
@@ -24,7 +25,7 @@ export interface ExtractLimits {
   readonly maxFileBytes: number;
   /** PDF pages, checked before any page is parsed. */
   readonly maxPages: number;
-  /** DOCX: total uncompressed bytes of the archive's entries (declared and actual). @default 100 MiB */
+  /** DOCX: total uncompressed bytes of the archive's entries (declared and actual). @default 64 MiB */
   readonly maxInflatedBytes: number;
 }
 
@@ -72,6 +73,7 @@ function decodeText(bytes: Uint8Array, name: string, kind: FileKind, head: strin
 }
 
 async function extractPdf(bytes: Uint8Array, name: string, maxPages: number): Promise<Section[]> {
+  checkPdfPageClaims(bytes, name, maxPages);
   let pdf;
   try {
     pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 }); // a copy: pdfjs detaches the buffer it is given

@@ -63,6 +63,8 @@ export class WorkerPool {
   readonly limits: ThreadLimits;
   private readonly bulk: Piscina;
   private readonly interactive: Piscina | null;
+  /** Aborting these terminates the running tasks' threads: Piscina's close waits for running tasks, even a spinning one. */
+  private readonly running = new Set<AbortController>();
   private closed: Promise<void> | null = null;
 
   constructor(private readonly options: WorkerPoolOptions) {
@@ -82,6 +84,7 @@ export class WorkerPool {
     const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
     const envelope: PoolEnvelope = { handler, payload };
     let reply: PoolReply<R>;
+    this.running.add(deadline);
     try {
       reply = (await withDeadline(lane.run(envelope, { signal }), options.deadlineMs ?? Infinity, () => {
         const err = new PoolTaskError(ErrorCode.POOL_TASK_TIMEOUT, `${what} did not finish within ${options.deadlineMs} ms; its thread was terminated`, {
@@ -101,8 +104,11 @@ export class WorkerPool {
           { permanent: true, cause: err },
         );
       }
+      if (deadline.signal.aborted) throw deadline.signal.reason; // closed under it
       this.options.log.warn({ task: what, err: (err as Error).message }, 'pool task crashed its thread; the thread is replaced');
       throw threadCrashed(what, err);
+    } finally {
+      this.running.delete(deadline);
     }
     if (isPoolFailure(reply)) {
       const { code, message, permanent } = reply.failure;
@@ -127,6 +133,8 @@ export class WorkerPool {
   }
 
   close(): Promise<void> {
+    const stopped = new PoolTaskError(ErrorCode.SHUTTING_DOWN, 'the worker pool is closing', { permanent: false });
+    for (const controller of this.running) controller.abort(stopped);
     this.closed ??= Promise.all([this.bulk, this.interactive].map((p) => p?.close({ force: true }).catch(() => {}))).then(() => {});
     return this.closed;
   }

@@ -1,6 +1,4 @@
-import mammoth from 'mammoth';
 import { marked } from 'marked';
-import { extractText, getDocumentProxy } from 'unpdf';
 import { ErrorCode } from '../../errors.js';
 import { ExtractError } from './ExtractError.js';
 import type { FileKind } from './fileKind.js';
@@ -74,6 +72,7 @@ function decodeText(bytes: Uint8Array, name: string, kind: FileKind, head: strin
 
 async function extractPdf(bytes: Uint8Array, name: string, maxPages: number): Promise<Section[]> {
   checkPdfPageClaims(bytes, name, maxPages);
+  const { extractText, getDocumentProxy } = await import('unpdf'); // pdf.js: loaded by the threads that read PDFs, on first use
   let pdf;
   try {
     pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 }); // a copy: pdfjs detaches the buffer it is given
@@ -98,14 +97,14 @@ async function extractPdf(bytes: Uint8Array, name: string, maxPages: number): Pr
   }
 }
 
-/** Images are dropped unread: mammoth would otherwise inflate each one into a base64 data URI. */
-const NO_IMAGES = mammoth.images.imgElement(() => Promise.resolve({ src: '' }));
-
 async function extractDocx(bytes: Uint8Array, name: string, maxInflatedBytes: number): Promise<Section[]> {
   await checkZipBomb(bytes, name, maxInflatedBytes);
+  const { default: mammoth } = await import('mammoth'); // on first use, like pdf.js
+  // Images are dropped unread: mammoth would otherwise inflate each one into a base64 data URI.
+  const noImages = mammoth.images.imgElement(() => Promise.resolve({ src: '' }));
   let html: string;
   try {
-    html = (await mammoth.convertToHtml({ buffer: Buffer.from(bytes) }, { convertImage: NO_IMAGES })).value;
+    html = (await mammoth.convertToHtml({ buffer: Buffer.from(bytes) }, { convertImage: noImages })).value;
   } catch (err) {
     throw new ExtractError(ErrorCode.FILE_CORRUPT, `${name} is not a readable DOCX document: ${(err as Error).message}`);
   }

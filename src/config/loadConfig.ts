@@ -8,6 +8,8 @@ type Parse = (raw: string) => unknown;
 const asString: Parse = (raw) => raw;
 const asInt: Parse = (raw) => (/^-?\d+$/.test(raw.trim()) ? Number(raw) : raw);
 const asBool: Parse = (raw) => (/^(1|true|yes)$/i.test(raw) ? true : /^(0|false|no)$/i.test(raw) ? false : raw);
+/** Comma-separated values. */
+const asList: Parse = (raw) => raw.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
 /** Names inherited from the original system are in seconds; the config is in ms. */
 const secondsToMs: Parse = (raw) => (/^\d+(\.\d+)?$/.test(raw.trim()) ? Math.round(Number(raw) * 1000) : raw);
 
@@ -49,6 +51,8 @@ const ENV: ReadonlyArray<readonly [string, string, Parse]> = [
   ['INGEST_MAX_PAGES', 'ingest.maxPages', asInt],
   ['INGEST_MAX_INFLATED_BYTES', 'ingest.maxInflatedBytes', asInt],
   ['INGEST_EXTRACT_TIMEOUT_MS', 'ingest.extractTimeoutMs', asInt],
+  ['INGEST_KEY_ENCRYPTION_KEY', 'ingest.keyEncryptionKey', asString],
+  ['INGEST_PREVIOUS_KEY_ENCRYPTION_KEYS', 'ingest.previousKeyEncryptionKeys', asList],
   ['CHUNK_SIZE', 'ingest.chunkTokens', asInt],
   ['CHUNK_OVERLAP', 'ingest.chunkOverlapTokens', asInt],
   ['INGEST_CONCURRENCY', 'ingest.concurrency', asInt],

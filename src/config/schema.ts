@@ -116,6 +116,10 @@ export const ConfigSchema = z
       leaseMs: ms(200),
       /** How often unfinished files without a live job are re-enqueued. */
       reconcileIntervalMs: ms(100),
+      /** Encrypts stored per-user embedding keys (≥ 32 characters); null = a random key in DATA_DIR/.kek. Never logged. */
+      keyEncryptionKey: z.string().min(32).nullable(),
+      /** Earlier key-encryption keys, tried on read; keys they open are re-encrypted with the current one. Never logged. */
+      previousKeyEncryptionKeys: z.array(z.string().min(32)).max(16),
       embedding: z.strictObject({
         /** `local` (USE lite, offline), `openai` (OpenAI-compatible HTTP) or `hash` (lexical, for tests). */
         provider: z.enum(['local', 'openai', 'hash']),

@@ -5,7 +5,7 @@ import type { Principal } from '../auth/tokens.js';
 import { BackendUnavailableError, ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { ChunkHit, FileRecord, FileStatus, FileStore } from '../storage/ports.js';
-import type { ApiKeyStore } from './ApiKeyStore.js';
+import { UnreadableApiKeyError, type ApiKeyStore } from './ApiKeyStore.js';
 import type { Embeddings } from './embed/Embeddings.js';
 import { PermanentJobError } from './errors.js';
 import type { ChunkOptions } from './pipeline/chunk.js';
@@ -184,7 +184,11 @@ export class IngestService {
     const file = await this.deps.files.getFile(fileId);
     if (!file || file.status === 'finished' || file.status === 'canceled') return; // deleted or done by a duplicate
     await this.update(file, { status: 'started', attempts: job.attempt, progress: 0.05, error: null });
-    const apiKey = await this.apiKeyOf(userId, (message) => new PermanentJobError(ErrorCode.EMBEDDING_KEY_MISSING, message));
+    const apiKey = await this.apiKeyOf(
+      userId,
+      (message) => new PermanentJobError(ErrorCode.EMBEDDING_KEY_MISSING, message),
+      (err) => new PermanentJobError(err.code, err.message),
+    );
     const kind = detectKind(file.name, file.contentType);
     if (!kind) throw new PermanentJobError(ErrorCode.FILE_UNSUPPORTED, `${file.name} has an unsupported type`);
     const { chunks } = await runIngestTask<PrepareResult>(
@@ -233,14 +237,22 @@ export class IngestService {
 
   /**
    * The key to embed with for `userId`: null when the provider needs none, else the
-   * user's own or the server's; without one, `missing` (an upload's or query's 400 by default).
+   * user's own or the server's; without one, `missing` (an upload's or query's 400 by default);
+   * a stored key that does not decrypt, `unreadable` (a job cannot fix it by retrying).
    */
   private async apiKeyOf(
     userId: string,
     missing: (message: string) => Error = (m) => new SwitchyardError(ErrorCode.EMBEDDING_KEY_MISSING, m),
+    unreadable: (err: UnreadableApiKeyError) => Error = (err) => err,
   ): Promise<string | null> {
     if (!this.deps.embeddings.needsApiKey) return null;
-    const key = await this.deps.keys.resolve(userId);
+    let key: string | null;
+    try {
+      key = await this.deps.keys.resolve(userId);
+    } catch (err) {
+      if (err instanceof UnreadableApiKeyError) throw unreadable(err);
+      throw err;
+    }
     if (!key) throw missing('the embedding provider needs an API key and none is set for this user: set one with PUT /api/embedding/key');
     return key;
   }

@@ -6,6 +6,7 @@ import type { LogFactory } from '../observability/logger.js';
 import type { WorkerPool } from '../pool/WorkerPool.js';
 import type { FileStore } from '../storage/ports.js';
 import { ApiKeyStore } from './ApiKeyStore.js';
+import { resolveKekRing } from './keyEncryptionKeys.js';
 import { Embeddings } from './embed/Embeddings.js';
 import { IngestService } from './IngestService.js';
 import { BullJobQueue } from './queue/BullJobQueue.js';
@@ -22,7 +23,7 @@ export interface IngestDeps {
   readonly coordination: Coordination;
   readonly files: FileStore;
   readonly gateway: (RouteTarget & RoomEmitter) | null;
-  /** The JWT secret: stored API keys are encrypted with a key derived from it. */
+  /** The JWT secret: only to read (and migrate) API keys stored before the key-encryption key existed. */
   readonly secret: string;
   readonly logs: LogFactory;
   /** The runtime's worker pool (shared with documents). */
@@ -67,7 +68,14 @@ export async function startIngest(deps: IngestDeps): Promise<Ingest> {
       : new MemoryJobQueue(queueOptions, log);
   const pool = deps.pool;
   const embeddings = new Embeddings(config.ingest.embedding, pool);
-  const keys = new ApiKeyStore(config.dataDir, deps.secret, config.ingest.embedding.apiKey);
+  const ring = resolveKekRing({
+    dataDir: config.dataDir,
+    configured: config.ingest.keyEncryptionKey,
+    previous: config.ingest.previousKeyEncryptionKeys,
+    jwtSecret: deps.secret,
+  });
+  if (ring.source !== 'config') log.info({ file: `${config.dataDir}/.kek`, source: ring.source }, 'no ingest.keyEncryptionKey set: embedding keys are encrypted with a key kept in the data dir');
+  const keys = new ApiKeyStore(config.dataDir, ring, config.ingest.embedding.apiKey);
   const gateway = deps.gateway;
   const service = new IngestService(
     {

@@ -28,6 +28,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { TokenService } from '../src/auth/tokens.js';
 import { loadConfig } from '../src/config/loadConfig.js';
 import { localEmbeddings } from '../src/ingest/embed/localModel.js';
+import { EMBED_TASK } from '../src/ingest/poolTasks.js';
 import { chunkSections } from '../src/ingest/pipeline/chunk.js';
 import { extractSections } from '../src/ingest/pipeline/extract.js';
 import { detectKind } from '../src/ingest/pipeline/fileKind.js';
@@ -89,7 +90,7 @@ function corpusFile(i: number): CorpusFile {
 async function chunksOf(files: readonly CorpusFile[]): Promise<string[]> {
   const out: string[] = [];
   for (const f of files) {
-    const sections = await extractSections(f.bytes, detectKind(f.name, f.contentType)!, f.name, { maxFileBytes: 1e9, maxPages: 1e6 });
+    const sections = await extractSections(f.bytes, detectKind(f.name, f.contentType)!, f.name, { maxFileBytes: 1e9, maxPages: 1e6, maxInflatedBytes: 1e10 });
     for (const c of chunkSections(sections, { chunkTokens: CHUNKING.chunkTokens, overlapTokens: CHUNKING.chunkOverlapTokens })) out.push(c.text);
   }
   return out;
@@ -148,7 +149,7 @@ async function ingestRun(threads: number, files: readonly CorpusFile[], token: s
       http(port, token, 'POST', '/api/files?collection=bench', f.bytes, { 'content-type': f.contentType, 'x-filename': f.name }) as Promise<{ id: string }>;
     // Warm-up outside the clock: the model loads once per thread (the first batch of each
     // thread pays ~0.2 s + JIT), and one file primes extraction and chunking.
-    await Promise.all(Array.from({ length: threads }, () => runtime.ingest.pool.run({ kind: 'embed', provider: 'local', texts: ['warm up'] })));
+    await Promise.all(Array.from({ length: threads }, () => runtime.ingest.pool.run(EMBED_TASK, { provider: 'local', texts: ['warm up'] })));
     await waitFinished(runtime, [(await upload(corpusFile(10_000))).id]);
 
     const own = new CpuMeter([process.pid]);

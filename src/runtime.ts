@@ -123,8 +123,14 @@ export class Runtime {
         log: logs.forComponent('gateway'),
       });
     }
-    // One Piscina pool for all CPU work: extraction, chunking, embedding (ingest) and Yjs merges (docs).
-    const pool = new WorkerPool({ size: config.threadPoolSize, filename: options.ingestWorkerFilename, log: logs.forComponent('pool') });
+    // The Piscina pool for all CPU work: extraction, chunking, embedding (ingest, bulk lane) and Yjs merges (docs, interactive lane).
+    const pool = new WorkerPool({
+      size: config.threadPoolSize,
+      interactiveThreads: config.pool.interactiveThreads,
+      limits: { maxOldGenerationSizeMb: config.pool.maxOldGenerationSizeMb, maxYoungGenerationSizeMb: config.pool.maxYoungGenerationSizeMb },
+      filename: options.ingestWorkerFilename,
+      log: logs.forComponent('pool'),
+    });
     // ---- docs: `doc` actors, /doc/<id> y-websocket socket, /api/docs routes, update log ----
     const docs = await DocumentService.create({
       config,

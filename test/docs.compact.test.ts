@@ -12,9 +12,9 @@ after(() => pool.close());
 /** The real pool, counting the tasks it is given. */
 let poolRuns = 0;
 const counted: MergePool = {
-  run: <R>(task: { kind: 'merge-updates'; updates: readonly Uint8Array[] }) => {
+  run: <R>(...args: Parameters<MergePool['run']>) => {
     poolRuns++;
-    return pool.run<R>(task);
+    return pool.run<R>(...args);
   },
 };
 

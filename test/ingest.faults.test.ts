@@ -5,7 +5,7 @@ import { corpusFile, sentenceFor } from './helpers/files.js';
 import { EmbeddingUpstream } from './helpers/embeddingUpstream.js';
 import { TestClient } from './helpers/gateway.js';
 import { startRuntime, type TestRuntime } from './helpers/runtime.js';
-import { IngestClient } from './ingest.helpers.js';
+import { IngestClient, withOpenAiRuntime } from './ingest.helpers.js';
 
 const FAULTY_WORKER = new URL('./fixtures/faultyWorker.js', import.meta.url).href;
 const JOB_TIMEOUT_MS = 4_000;
@@ -63,65 +63,53 @@ describe('ingestion: pool thread faults', () => {
 
 /** The openai provider against a real HTTP upstream: transient vs permanent errors, and the key never leaks. */
 describe('ingestion: openai-compatible upstream', () => {
-  let upstream: EmbeddingUpstream;
-  let t: TestRuntime;
-  let alice: IngestClient;
-  before(async () => {
-    upstream = await EmbeddingUpstream.start();
-    t = await startRuntime({
-      log: { level: 'debug', components: {} },
-      threadPoolSize: 1,
-      ingest: { embedding: { provider: 'openai', baseUrl: upstream.url, model: 'test-embed', batchSize: 64 }, retryBaseMs: 50, jobMaxRetries: 3 },
-    });
-    alice = await IngestClient.of(t.runtime, 'alice');
-  });
-  after(async () => {
-    await t.runtime.stop();
-    await upstream.close();
-  });
+  const setup = withOpenAiRuntime((url) => ({
+    log: { level: 'debug', components: {} },
+    ingest: { embedding: { provider: 'openai', baseUrl: url, model: 'test-embed', batchSize: 64 }, retryBaseMs: 50, jobMaxRetries: 3 },
+  }));
 
   it('refuses an upload before enqueue when the user has no key, and a key the upstream rejects', async () => {
-    const res = await alice.upload(await corpusFile(2));
+    const res = await setup.alice.upload(await corpusFile(2));
     assert.equal(res.status, 400);
     assert.equal(res.body.error.code, 'SWY_EMBEDDING_KEY_MISSING');
-    upstream.script = () => ({ status: 401 });
-    const bad = await alice.request('PUT', '/api/embedding/key', { api_key: 'sk-wrong' });
+    setup.upstream.script = () => ({ status: 401 });
+    const bad = await setup.alice.request('PUT', '/api/embedding/key', { api_key: 'sk-wrong' });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'SWY_EMBEDDING_REJECTED');
-    upstream.script = () => null;
-    const ok = await alice.request('PUT', '/api/embedding/key', { api_key: API_KEY });
+    setup.upstream.script = () => null;
+    const ok = await setup.alice.request('PUT', '/api/embedding/key', { api_key: API_KEY });
     assert.equal(ok.status, 200);
   });
 
   it('finishes after two retries when the upstream answers 500 twice, then 200', async () => {
     let failures = 0;
-    upstream.script = () => (failures++ < 2 ? { status: 500 } : null);
-    const res = await alice.upload(await corpusFile(2));
+    setup.upstream.script = () => (failures++ < 2 ? { status: 500 } : null);
+    const res = await setup.alice.upload(await corpusFile(2));
     assert.equal(res.status, 202);
-    const rec = await alice.waitStatus(res.body.id, ['finished', 'failed'], 15_000);
+    const rec = await setup.alice.waitStatus(res.body.id, ['finished', 'failed'], 15_000);
     assert.equal(rec.status, 'finished', rec.error);
     assert.equal(rec.attempts, 3);
-    assert.equal(upstream.requests.at(-1)!.authorization, `Bearer ${API_KEY}`, 'the key was resolved when the job ran');
-    assert.equal((await alice.query('default', sentenceFor(2), 1)).body[0].file_id, res.body.id);
+    assert.equal(setup.upstream.requests.at(-1)!.authorization, `Bearer ${API_KEY}`, 'the key was resolved when the job ran');
+    assert.equal((await setup.alice.query('default', sentenceFor(2), 1)).body[0].file_id, res.body.id);
   });
 
   it('fails at once, without retrying, when the upstream answers 401', async () => {
-    upstream.script = () => ({ status: 401, body: `{"error":{"message":"Incorrect API key provided: ${API_KEY}"}}` });
-    const before = upstream.requests.length;
-    const res = await alice.upload(await corpusFile(4));
-    const rec = await alice.waitStatus(res.body.id, ['finished', 'failed'], 15_000);
+    setup.upstream.script = () => ({ status: 401, body: `{"error":{"message":"Incorrect API key provided: ${API_KEY}"}}` });
+    const before = setup.upstream.requests.length;
+    const res = await setup.alice.upload(await corpusFile(4));
+    const rec = await setup.alice.waitStatus(res.body.id, ['finished', 'failed'], 15_000);
     assert.equal(rec.status, 'failed');
     assert.equal(rec.attempts, 1);
     assert.match(rec.error, /^SWY_EMBEDDING_REJECTED: embedding upstream answered 401/);
     await new Promise((r) => setTimeout(r, 300));
-    assert.equal(upstream.requests.length - before, 1, 'one request, no retry');
-    upstream.script = () => null;
+    assert.equal(setup.upstream.requests.length - before, 1, 'one request, no retry');
+    setup.upstream.script = () => null;
   });
 
   it('never writes the API key into logs, file errors or replies', async () => {
-    assert.ok(t.logs.lines.length > 5, 'the scan has something to scan');
-    for (const line of t.logs.lines) assert.ok(!line.includes(API_KEY), `log line leaks the key: ${line}`);
-    const files = await t.runtime.storage.files.listByStatus(['finished', 'failed', 'queued', 'started', 'deferred', 'canceled']);
+    assert.ok(setup.t.logs.lines.length > 5, 'the scan has something to scan');
+    for (const line of setup.t.logs.lines) assert.ok(!line.includes(API_KEY), `log line leaks the key: ${line}`);
+    const files = await setup.t.runtime.storage.files.listByStatus(['finished', 'failed', 'queued', 'started', 'deferred', 'canceled']);
     for (const f of files) assert.ok(!JSON.stringify(f).includes(API_KEY), 'a file record holds the key');
   });
 });

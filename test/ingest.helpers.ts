@@ -1,5 +1,8 @@
+import { after, before } from 'node:test';
 import type { Runtime } from '../src/runtime.js';
+import { EmbeddingUpstream } from './helpers/embeddingUpstream.js';
 import type { TestFile } from './helpers/files.js';
+import { startRuntime, type TestRuntime } from './helpers/runtime.js';
 import { waitFor } from './helpers/wait.js';
 
 /** Small REST client for the ingestion tests. */
@@ -63,4 +66,29 @@ export class IngestClient {
   query(collection: string, query: string, k = 5): Promise<{ status: number; body: any }> {
     return this.request('POST', '/api/retrieval/query', { collection, query, k });
   }
+}
+
+/** What {@link withOpenAiRuntime} provides to the tests of a suite (filled in by its `before`). */
+export interface OpenAiSetup {
+  upstream: EmbeddingUpstream;
+  t: TestRuntime;
+  alice: IngestClient;
+}
+
+/**
+ * Registers the suite's before/after: a real HTTP embedding upstream, a runtime using it
+ * (provider `openai`, one pool thread) with `config(upstreamUrl)` on top, and alice.
+ */
+export function withOpenAiRuntime(config: (upstreamUrl: string) => Record<string, unknown>): OpenAiSetup {
+  const setup = {} as OpenAiSetup;
+  before(async () => {
+    setup.upstream = await EmbeddingUpstream.start();
+    setup.t = await startRuntime({ threadPoolSize: 1, ...config(setup.upstream.url) });
+    setup.alice = await IngestClient.of(setup.t.runtime, 'alice');
+  });
+  after(async () => {
+    await setup.t.runtime.stop();
+    await setup.upstream.close();
+  });
+  return setup;
 }

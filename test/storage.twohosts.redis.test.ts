@@ -18,7 +18,7 @@ const FILES = 100;
 const NAME = 'two hosts: separate DATA_DIRs, shared Redis and PostgreSQL';
 
 async function expectedChunks(file: TestFile): Promise<number> {
-  const sections = await extractSections(file.bytes, detectKind(file.name, file.contentType)!, file.name, { maxFileBytes: 1e9, maxPages: 1e6 });
+  const sections = await extractSections(file.bytes, detectKind(file.name, file.contentType)!, file.name, { maxFileBytes: 1e9, maxPages: 1e6, maxInflatedBytes: 1e9 });
   return chunkSections(sections, CHUNKING).length;
 }
 

@@ -62,6 +62,10 @@ const ENV: ReadonlyArray<readonly [string, string, Parse]> = [
   ['TASK_COMPLETION_ALLOWED_MODELS', 'tasks.completion.allowedModels', asList],
   ['INGEST_MAX_FILE_BYTES', 'ingest.maxFileBytes', asInt],
   ['INGEST_MAX_PAGES', 'ingest.maxPages', asInt],
+  ['INGEST_MAX_INFLATED_BYTES', 'ingest.maxInflatedBytes', asInt],
+  ['INGEST_EXTRACT_TIMEOUT_MS', 'ingest.extractTimeoutMs', asInt],
+  ['INGEST_KEY_ENCRYPTION_KEY', 'ingest.keyEncryptionKey', asString],
+  ['INGEST_PREVIOUS_KEY_ENCRYPTION_KEYS', 'ingest.previousKeyEncryptionKeys', asList],
   ['CHUNK_SIZE', 'ingest.chunkTokens', asInt],
   ['CHUNK_OVERLAP', 'ingest.chunkOverlapTokens', asInt],
   ['INGEST_CONCURRENCY', 'ingest.concurrency', asInt],
@@ -83,6 +87,9 @@ const ENV: ReadonlyArray<readonly [string, string, Parse]> = [
   ['DOC_UNLOAD_GRACE_MS', 'docs.unloadGraceMs', asInt],
   ['SHUTDOWN_TIMEOUT_MS', 'shutdownTimeoutMs', asInt],
   ['THREAD_POOL_SIZE', 'threadPoolSize', asInt],
+  ['THREAD_POOL_INTERACTIVE_THREADS', 'pool.interactiveThreads', asInt],
+  ['THREAD_MAX_OLD_GENERATION_MB', 'pool.maxOldGenerationSizeMb', asInt],
+  ['THREAD_MAX_YOUNG_GENERATION_MB', 'pool.maxYoungGenerationSizeMb', asInt],
 ];
 
 const COMPONENT_LEVEL = /^LOG_LEVEL_([A-Z]+)$/;

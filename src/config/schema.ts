@@ -118,6 +118,10 @@ export const ConfigSchema = z
       maxFileBytes: z.number().int().min(1_024),
       /** Most PDF pages per file. */
       maxPages: z.number().int().min(1),
+      /** DOCX: most uncompressed bytes of the archive's entries, declared and actual (zip bombs). */
+      maxInflatedBytes: z.number().int().min(1_024),
+      /** One extraction's budget in its pool thread; past it the thread is terminated and the file fails permanently. */
+      extractTimeoutMs: ms(100),
       /** CHUNK_SIZE: most tokens per chunk (gpt-tokenizer counts). */
       chunkTokens: z.number().int().min(16).max(8_192),
       /** CHUNK_OVERLAP: tokens repeated from the previous chunk. */
@@ -142,6 +146,10 @@ export const ConfigSchema = z
       reconcileIntervalMs: ms(100),
       /** Keep a file's upload bytes until the file is deleted (`keep`), or delete them once its job finished. */
       uploadRetention: z.enum(['keep', 'delete-when-finished']),
+      /** Encrypts stored per-user embedding keys (≥ 32 characters); null = a random key in DATA_DIR/.kek. Never logged. */
+      keyEncryptionKey: z.string().min(32).nullable(),
+      /** Earlier key-encryption keys, tried on read; keys they open are re-encrypted with the current one. Never logged. */
+      previousKeyEncryptionKeys: z.array(z.string().min(32)).max(16),
       embedding: z.strictObject({
         /** `local` (USE lite, offline), `openai` (OpenAI-compatible HTTP) or `hash` (lexical, for tests). */
         provider: z.enum(['local', 'openai', 'hash']),
@@ -171,6 +179,14 @@ export const ConfigSchema = z
     }),
     shutdownTimeoutMs: ms(100),
     threadPoolSize: z.number().int().min(0).max(256),
+    pool: z.strictObject({
+      /** Threads reserved for short interactive work (Yjs merges of document loads); 0 = share the bulk threads. */
+      interactiveThreads: z.number().int().min(0).max(16),
+      /** V8 old-generation limit per pool thread: a task past it ends its thread, never the process. */
+      maxOldGenerationSizeMb: z.number().int().min(64).max(65_536),
+      /** V8 young-generation limit per pool thread. */
+      maxYoungGenerationSizeMb: z.number().int().min(1).max(1_024),
+    }),
   })
   .superRefine((c, ctx) => {
     if (c.docs.persistMaxWaitMs < c.docs.persistDebounceMs) {
@@ -178,6 +194,11 @@ export const ConfigSchema = z
     }
     if (c.ingest.embedding.provider === 'openai' && (!c.ingest.embedding.baseUrl || !c.ingest.embedding.model)) {
       ctx.addIssue({ code: 'custom', path: ['ingest', 'embedding', 'model'], message: 'the openai provider needs ingest.embedding.baseUrl and ingest.embedding.model' });
+    }
+    if (c.ingest.maxInflatedBytes * 4 > c.pool.maxOldGenerationSizeMb * 1024 * 1024) {
+      // A part that large becomes one string in the thread: allocated at once past the heap
+      // limit, V8 aborts the whole process instead of ending the thread (measured: 300 MiB, 128 MiB heap).
+      ctx.addIssue({ code: 'custom', path: ['ingest', 'maxInflatedBytes'], message: 'must be at most a quarter of pool.maxOldGenerationSizeMb (in bytes)' });
     }
     if (c.ingest.chunkOverlapTokens >= c.ingest.chunkTokens) {
       ctx.addIssue({ code: 'custom', path: ['ingest', 'chunkOverlapTokens'], message: 'must be less than ingest.chunkTokens' });

@@ -1,16 +1,21 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import * as Y from 'yjs';
-import type { MergeUpdatesResult } from '../pool/messages.js';
+import { SwitchyardError } from '../errors.js';
+import { PoolTaskError } from '../pool/PoolTaskError.js';
+import type { PoolRunOptions } from '../pool/WorkerPool.js';
 import type { DocumentStore } from '../storage/ports.js';
 import type { DocumentLog } from './DocumentLog.js';
+import type { MergeUpdatesResult, MergeUpdatesTask } from './mergeTask.js';
 
 /** Merges Yjs updates into one (the compaction of a document's update log). */
 export type Compactor = (updates: readonly Uint8Array[]) => Promise<Uint8Array>;
 
 /** What the compactor needs of the worker pool. */
 export interface MergePool {
-  run<R>(task: { kind: 'merge-updates'; updates: readonly Uint8Array[] }): Promise<R>;
+  run<R>(handler: string, payload: MergeUpdatesTask, options: PoolRunOptions): Promise<R>;
 }
+
+const MERGE_TASK = new URL('./mergeTask.js', import.meta.url).href;
 
 /** Below this many bytes a merge costs less than the hop to a pool thread. */
 export const INLINE_MERGE_MAX_BYTES = 64 * 1024;
@@ -25,8 +30,14 @@ export function createCompactor(pool: MergePool | null, inlineMaxBytes = INLINE_
     if (updates.length === 1) return updates[0]!;
     const bytes = updates.reduce((n, u) => n + u.byteLength, 0);
     if (pool && bytes > inlineMaxBytes) {
-      const { merged } = await pool.run<MergeUpdatesResult>({ kind: 'merge-updates', updates });
-      return merged;
+      try {
+        // The interactive lane: a document load never queues behind an extraction.
+        const { merged } = await pool.run<MergeUpdatesResult>(MERGE_TASK, { updates }, { lane: 'interactive', what: 'document merge' });
+        return merged;
+      } catch (err) {
+        if (err instanceof PoolTaskError) throw new SwitchyardError(err.code, err.message, { cause: err }); // a document error, not the pool's
+        throw err;
+      }
     }
     await yieldToLoop();
     return Y.mergeUpdates(updates as Uint8Array[]);

@@ -2,20 +2,22 @@ import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/tokens.js';
 import { BackendUnavailableError, ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { PrepareResult } from '../pool/messages.js';
-import type { WorkerPool } from '../pool/WorkerPool.js';
 import type { ChunkHit, FileRecord, FileStatus, FileStore, UploadStore } from '../storage/ports.js';
-import type { ApiKeyStore } from './ApiKeyStore.js';
+import { UnreadableApiKeyError, type ApiKeyStore } from './ApiKeyStore.js';
 import type { Embeddings } from './embed/Embeddings.js';
 import { PermanentJobError } from './errors.js';
 import type { ChunkOptions } from './pipeline/chunk.js';
+import type { ExtractLimits } from './pipeline/extract.js';
 import { detectKind } from './pipeline/fileKind.js';
+import { PREPARE_TASK, runIngestTask, type IngestPool, type PrepareResult } from './poolTasks.js';
 import type { JobContext, JobOutcome, JobQueue, JobWorker } from './queue/JobQueue.js';
 
 export interface IngestServiceOptions {
   readonly dataDir: string;
-  readonly maxFileBytes: number;
-  readonly maxPages: number;
+  /** Extraction limits (file size, PDF pages, DOCX inflated bytes), enforced in the pool thread. */
+  readonly limits: ExtractLimits;
+  /** One extraction's budget: past it the thread is terminated and the file fails permanently. */
+  readonly extractTimeoutMs: number;
   readonly chunking: ChunkOptions;
   /** Jobs this instance runs at once. */
   readonly concurrency: number;
@@ -37,7 +39,7 @@ export interface IngestServiceDeps {
   /** Upload bytes: files under DATA_DIR (SQLite) or the database (PostgreSQL). */
   readonly uploads: UploadStore;
   readonly queue: JobQueue;
-  readonly pool: WorkerPool;
+  readonly pool: IngestPool;
   readonly embeddings: Embeddings;
   readonly keys: ApiKeyStore;
   readonly log: Logger;
@@ -85,12 +87,10 @@ export class IngestService {
       throw new SwitchyardError(ErrorCode.FILE_UNSUPPORTED, `${upload.name} (${upload.contentType}) is not PDF, DOCX, HTML, Markdown or text`);
     }
     if (upload.bytes.byteLength === 0) throw new SwitchyardError(ErrorCode.BAD_REQUEST, 'the upload is empty');
-    if (upload.bytes.byteLength > this.options.maxFileBytes) {
-      throw new SwitchyardError(ErrorCode.FILE_TOO_LARGE, `the file is larger than ${this.options.maxFileBytes} bytes`);
+    if (upload.bytes.byteLength > this.options.limits.maxFileBytes) {
+      throw new SwitchyardError(ErrorCode.FILE_TOO_LARGE, `the file is larger than ${this.options.limits.maxFileBytes} bytes`);
     }
-    if (this.deps.embeddings.needsApiKey && !(await this.deps.keys.resolve(upload.owner.userId))) {
-      throw new SwitchyardError(ErrorCode.EMBEDDING_KEY_MISSING, 'the embedding provider needs an API key: set one with PUT /api/embedding/key');
-    }
+    await this.apiKeyOf(upload.owner.userId);
     const id = randomUUID();
     await this.deps.uploads.put(id, upload.bytes);
     const path = this.deps.uploads.localPath(id) ?? id;
@@ -135,10 +135,7 @@ export class IngestService {
   }
 
   async query(q: { collection: string; query: string; k: number }, principal: Principal): Promise<ChunkHit[]> {
-    const apiKey = this.deps.embeddings.needsApiKey ? await this.deps.keys.resolve(principal.userId) : null;
-    if (this.deps.embeddings.needsApiKey && !apiKey) {
-      throw new SwitchyardError(ErrorCode.EMBEDDING_KEY_MISSING, 'the embedding provider needs an API key: set one with PUT /api/embedding/key');
-    }
+    const apiKey = await this.apiKeyOf(principal.userId);
     let embedding: Float32Array;
     try {
       [embedding] = await this.deps.embeddings.embed([q.query], apiKey);
@@ -185,22 +182,18 @@ export class IngestService {
     const file = await this.deps.files.getFile(fileId);
     if (!file || file.status === 'finished' || file.status === 'canceled') return; // deleted or done by a duplicate
     await this.update(file, { status: 'started', attempts: job.attempt, progress: 0.05, error: null });
-    const apiKey = this.deps.embeddings.needsApiKey ? await this.deps.keys.resolve(userId) : null;
-    if (this.deps.embeddings.needsApiKey && !apiKey) {
-      throw new PermanentJobError(ErrorCode.EMBEDDING_KEY_MISSING, 'no embedding API key is set for the file\'s owner');
-    }
+    const apiKey = await this.apiKeyOf(
+      userId,
+      (message) => new PermanentJobError(ErrorCode.EMBEDDING_KEY_MISSING, message),
+      (err) => new PermanentJobError(err.code, err.message),
+    );
     const kind = detectKind(file.name, file.contentType);
     if (!kind) throw new PermanentJobError(ErrorCode.FILE_UNSUPPORTED, `${file.name} has an unsupported type`);
-    const { chunks } = await this.deps.pool.run<PrepareResult>(
-      {
-        kind: 'prepare',
-        ...(await this.bytesFor(file)),
-        name: file.name,
-        fileKind: kind,
-        limits: { maxFileBytes: this.options.maxFileBytes, maxPages: this.options.maxPages },
-        chunking: this.options.chunking,
-      },
-      job.signal,
+    const { chunks } = await runIngestTask<PrepareResult>(
+      this.deps.pool,
+      PREPARE_TASK,
+      { ...(await this.bytesFor(file)), name: file.name, fileKind: kind, limits: this.options.limits, chunking: this.options.chunking },
+      { signal: job.signal, deadlineMs: this.options.extractTimeoutMs, what: `extraction of ${file.name}` },
     );
     await this.update(file, { progress: 0.3 });
     // All chunks go to the batcher at once (they share batches with other jobs); progress follows slices.
@@ -262,6 +255,28 @@ export class IngestService {
     const progress = outcome.state === 'deferred' ? 0 : file.progress;
     await this.update(file, { status: outcome.state, error: outcome.error, attempts: job.attempt, progress });
     if (outcome.state === 'failed') this.deps.log.warn({ fileId: file.id, attempts: job.attempt, error: outcome.error }, 'ingestion failed');
+  }
+
+  /**
+   * The key to embed with for `userId`: null when the provider needs none, else the
+   * user's own or the server's; without one, `missing` (an upload's or query's 400 by default);
+   * a stored key that does not decrypt, `unreadable` (a job cannot fix it by retrying).
+   */
+  private async apiKeyOf(
+    userId: string,
+    missing: (message: string) => Error = (m) => new SwitchyardError(ErrorCode.EMBEDDING_KEY_MISSING, m),
+    unreadable: (err: UnreadableApiKeyError) => Error = (err) => err,
+  ): Promise<string | null> {
+    if (!this.deps.embeddings.needsApiKey) return null;
+    let key: string | null;
+    try {
+      key = await this.deps.keys.resolve(userId);
+    } catch (err) {
+      if (err instanceof UnreadableApiKeyError) throw unreadable(err);
+      throw err;
+    }
+    if (!key) throw missing('the embedding provider needs an API key and none is set for this user: set one with PUT /api/embedding/key');
+    return key;
   }
 
   private async update(file: FileRecord, patch: Parameters<FileStore['updateFile']>[1]): Promise<void> {

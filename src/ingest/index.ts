@@ -7,6 +7,7 @@ import type { WorkerPool } from '../pool/WorkerPool.js';
 import type { FileStore, KeyRecordStore, UploadStore } from '../storage/ports.js';
 import { FsKeyRecordStore, FsUploadStore } from '../storage/index.js';
 import { ApiKeyStore } from './ApiKeyStore.js';
+import { resolveKekRing } from './keyEncryptionKeys.js';
 import { Embeddings } from './embed/Embeddings.js';
 import { IngestService } from './IngestService.js';
 import { BullJobQueue } from './queue/BullJobQueue.js';
@@ -16,6 +17,7 @@ import { registerIngestRoutes } from './routes.js';
 
 export { IngestService } from './IngestService.js';
 export type { FileStatusEvent } from './IngestService.js';
+export { EMBED_TASK, PREPARE_TASK } from './poolTasks.js';
 
 export interface IngestDeps {
   readonly config: Config;
@@ -26,7 +28,7 @@ export interface IngestDeps {
   /** Sealed embedding-key records (DATA_DIR/keys when absent). */
   readonly keyRecords?: KeyRecordStore;
   readonly gateway: (RouteTarget & RoomEmitter) | null;
-  /** The JWT secret: stored API keys are encrypted with a key derived from it. */
+  /** The JWT secret: only to read (and migrate) API keys stored before the key-encryption key existed. */
   readonly secret: string;
   readonly logs: LogFactory;
   /** The runtime's worker pool (shared with documents). */
@@ -71,7 +73,20 @@ export async function startIngest(deps: IngestDeps): Promise<Ingest> {
       : new MemoryJobQueue(queueOptions, log);
   const pool = deps.pool;
   const embeddings = new Embeddings(config.ingest.embedding, pool);
-  const keys = new ApiKeyStore(deps.keyRecords ?? new FsKeyRecordStore(config.dataDir), deps.secret, config.ingest.embedding.apiKey);
+  const ring = resolveKekRing({
+    dataDir: config.dataDir,
+    configured: config.ingest.keyEncryptionKey,
+    previous: config.ingest.previousKeyEncryptionKeys,
+    jwtSecret: deps.secret,
+  });
+  // With PostgreSQL the key records are shared by every instance, but a key kept in one DATA_DIR is not:
+  // a user key stored through one instance could not be opened by the others. Refuse to store new ones.
+  const unsharedKek = config.storage === 'postgres' && ring.source !== 'config';
+  if (unsharedKek) log.warn('storage is postgres but ingest.keyEncryptionKey is not set: per-user embedding keys cannot be stored (set INGEST_KEY_ENCRYPTION_KEY, the same on every instance)');
+  else if (ring.source !== 'config') log.info({ file: `${config.dataDir}/.kek`, source: ring.source }, 'no ingest.keyEncryptionKey set: embedding keys are encrypted with a key kept in the data dir');
+  const keys = new ApiKeyStore(deps.keyRecords ?? new FsKeyRecordStore(config.dataDir), ring, config.ingest.embedding.apiKey, {
+    refuseNewKeys: unsharedKek ? 'per-user embedding keys need ingest.keyEncryptionKey (INGEST_KEY_ENCRYPTION_KEY) set to the same value on every instance when storage is postgres' : null,
+  });
   const gateway = deps.gateway;
   const service = new IngestService(
     {
@@ -88,8 +103,8 @@ export async function startIngest(deps: IngestDeps): Promise<Ingest> {
     },
     {
       dataDir: config.dataDir,
-      maxFileBytes: config.ingest.maxFileBytes,
-      maxPages: config.ingest.maxPages,
+      limits: { maxFileBytes: config.ingest.maxFileBytes, maxPages: config.ingest.maxPages, maxInflatedBytes: config.ingest.maxInflatedBytes },
+      extractTimeoutMs: config.ingest.extractTimeoutMs,
       chunking: { chunkTokens: config.ingest.chunkTokens, overlapTokens: config.ingest.chunkOverlapTokens },
       concurrency: config.ingest.concurrency,
       reconcileIntervalMs: config.ingest.reconcileIntervalMs,

@@ -1,47 +1,16 @@
-/** Typed messages to pool threads (see worker.ts). */
-import type { ChunkOptions, TextChunk } from '../ingest/pipeline/chunk.js';
-import type { ExtractLimits } from '../ingest/pipeline/extract.js';
-import type { FileKind } from '../ingest/pipeline/fileKind.js';
-
-/** Read a stored upload, extract its text and chunk it. */
-export interface PrepareTask {
-  readonly kind: 'prepare';
-  /** Absolute path of the stored upload (threads read it themselves: no big copies between threads). */
-  readonly path?: string;
-  /** The bytes themselves, when the upload store keeps no local file (PostgreSQL). */
-  readonly bytes?: Uint8Array;
-  readonly name: string;
-  readonly fileKind: FileKind;
-  readonly limits: ExtractLimits;
-  readonly chunking: ChunkOptions;
+/**
+ * What crosses the thread boundary. The pool runs any task module: the envelope
+ * names the module (a file URL, resolved by the caller that owns the task) and
+ * carries its payload, so the pool knows nothing of what its tasks do.
+ *
+ * A task module's default export takes the payload and returns the result; it
+ * throws a {@link PoolTaskError} for an expected failure.
+ */
+export interface PoolEnvelope {
+  /** `file:` URL of the task module (e.g. `new URL('./prepareTask.js', import.meta.url).href`). */
+  readonly handler: string;
+  readonly payload: unknown;
 }
-
-export interface PrepareResult {
-  readonly chunks: TextChunk[];
-}
-
-/** Embed one batch with an in-thread provider. */
-export interface EmbedTask {
-  readonly kind: 'embed';
-  readonly provider: 'local' | 'hash';
-  readonly texts: readonly string[];
-}
-
-export interface EmbedResult {
-  readonly vectors: Float32Array[];
-}
-
-/** Merge Yjs updates into one: compaction of a document's update log. */
-export interface MergeUpdatesTask {
-  readonly kind: 'merge-updates';
-  readonly updates: readonly Uint8Array[];
-}
-
-export interface MergeUpdatesResult {
-  readonly merged: Uint8Array;
-}
-
-export type PoolTask = PrepareTask | EmbedTask | MergeUpdatesTask;
 
 /**
  * Expected failures come back as values: structured clone drops an Error's own

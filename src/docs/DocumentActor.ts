@@ -2,13 +2,13 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import type { ActorContext, Behavior, StopReason } from '../actors/types.js';
 import type { LeaseLock, MessageBus } from '../coordination/ports.js';
-import { errorMessage } from '../errors.js';
+import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { DocumentRecord, DocumentStore } from '../storage/ports.js';
 import { canRead, canWrite } from './access.js';
 import { loadMergedState, type Compactor } from './compact.js';
 import { DocConnection, awarenessTopic, docTopic } from './DocConnection.js';
-import { LOG_START, type DocumentLog, type LogEntry } from './DocumentLog.js';
+import { LOG_START, type DocumentLog, type LogEntry } from '../coordination/DocumentLog.js';
 import type { DocMetrics } from './DocMetrics.js';
 import { DocOutbox } from './DocOutbox.js';
 import { DocPersistence, type PersistenceOptions } from './DocPersistence.js';
@@ -330,7 +330,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   }
 
   private snapshot(): DocSnapshotReply | null {
-    if (this.state === 'failed') throw new Error('document failed to load');
+    if (this.state === 'failed') throw new SwitchyardError(ErrorCode.DOC_LOAD_FAILED, `document ${this.docId} failed to load; try again shortly`);
     if (!this.record || !this.doc) return null;
     return { record: this.record, text: rootTexts(this.doc) };
   }

@@ -6,12 +6,10 @@ import type { RouteTarget, SocketRouteTarget } from '../http/ports.js';
 import type { Logger } from '../observability/logger.js';
 import type { Registry } from '../observability/metrics.js';
 import type { DocumentStore } from '../storage/ports.js';
-import type { DocumentLog } from './DocumentLog.js';
+import type { DocumentLog } from '../coordination/DocumentLog.js';
 import { DocMetrics } from './DocMetrics.js';
 import { DocStats, DocumentActor, type DocMessage, type DocSnapshotReply } from './DocumentActor.js';
 import { DocumentSocket } from './DocumentSocket.js';
-import { MemoryDocumentLog } from './MemoryDocumentLog.js';
-import { RedisDocumentLog } from './RedisDocumentLog.js';
 import { registerDocRoutes } from './routes.js';
 import { compact, type Compactor } from './compact.js';
 
@@ -32,8 +30,8 @@ export const DOC_KIND = 'doc';
 
 /**
  * Collaborative documents (SPEC §5 "Documents"): registers the `doc` actor kind,
- * the `/doc/<id>` socket and the `/api/docs` routes, and owns the cross-instance
- * update log (Redis streams in cluster mode, in-process otherwise).
+ * the `/doc/<id>` socket and the `/api/docs` routes. The cross-instance update log
+ * is the coordination backend's (`coordination.docLog`).
  */
 export class DocumentService {
   readonly stats = new DocStats();
@@ -72,11 +70,7 @@ export class DocumentService {
   }
 
   static async create(deps: DocumentServiceDeps): Promise<DocumentService> {
-    const log: DocumentLog =
-      deps.coordination.kind === 'redis'
-        ? await RedisDocumentLog.connect({ url: deps.config.redisUrl!, keyPrefix: deps.config.redisKeyPrefix, logger: deps.logger })
-        : new MemoryDocumentLog();
-    return new DocumentService(deps, log);
+    return new DocumentService(deps, deps.coordination.docLog);
   }
 
   /** Adds the document socket and REST routes to the gateway (before it listens). */
@@ -107,10 +101,8 @@ export class DocumentService {
     this.socket?.closeAll();
   }
 
-  /** After the actors stopped (their saves are done): stops reading the log. */
-  close(): Promise<void> {
-    return this.log.close();
-  }
+  /** After the actors stopped (their saves are done). The log is the backend's: it closes with it. */
+  async close(): Promise<void> {}
 
   private tellQuietly(docId: string, msg: DocMessage): void {
     try {

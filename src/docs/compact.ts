@@ -2,7 +2,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import * as Y from 'yjs';
 import type { MergeUpdatesResult } from '../pool/messages.js';
 import type { DocumentStore } from '../storage/ports.js';
-import type { DocumentLog } from './DocumentLog.js';
+import type { DocumentLog } from '../coordination/DocumentLog.js';
 
 /** Merges Yjs updates into one (the compaction of a document's update log). */
 export type Compactor = (updates: readonly Uint8Array[]) => Promise<Uint8Array>;

@@ -6,7 +6,7 @@ import type { RouteTarget } from '../http/ports.js';
 import type { DocumentStore } from '../storage/ports.js';
 import { canRead, initialAccess } from './access.js';
 import { loadMergedState, type Compactor } from './compact.js';
-import type { DocumentLog } from './DocumentLog.js';
+import type { DocumentLog } from '../coordination/DocumentLog.js';
 import type { DocSnapshotReply } from './DocumentActor.js';
 import { DOC_ID } from './DocumentSocket.js';
 import { rootTexts } from './text.js';

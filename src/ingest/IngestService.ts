@@ -12,7 +12,7 @@ import type { Embeddings } from './embed/Embeddings.js';
 import { PermanentJobError } from './errors.js';
 import type { ChunkOptions } from './pipeline/chunk.js';
 import { detectKind } from './pipeline/fileKind.js';
-import type { JobContext, JobOutcome, JobQueue, JobWorker } from './queue/JobQueue.js';
+import type { JobContext, JobOutcome, JobQueue, JobWorker } from '../coordination/jobs/JobQueue.js';
 
 export interface IngestServiceOptions {
   readonly dataDir: string;

@@ -56,13 +56,19 @@ export function registerDocRoutes(gateway: RouteTarget, deps: DocRoutesDeps): vo
   });
 }
 
-/** Stored state plus the log entries no save covered yet: what a fresh load would see. */
+/**
+ * Stored state plus the log entries no save covered yet: what a fresh load would
+ * see. A state that does not load is DOC_LOAD_FAILED (503), as from a loaded actor.
+ */
 async function storedText(deps: DocRoutesDeps, id: string): Promise<Record<string, string>> {
-  const { state } = await loadMergedState(deps.storage, deps.log, deps.compact, id);
   const doc = new Y.Doc();
   try {
+    const { state } = await loadMergedState(deps.storage, deps.log, deps.compact, id);
     if (state) Y.applyUpdate(doc, state);
     return rootTexts(doc);
+  } catch (err) {
+    if (err instanceof SwitchyardError && err.code !== ErrorCode.DOC_INVALID_MESSAGE) throw err; // e.g. storage unavailable
+    throw new SwitchyardError(ErrorCode.DOC_LOAD_FAILED, `document ${id} failed to load; try again shortly`, { cause: err });
   } finally {
     doc.destroy();
   }

@@ -138,6 +138,11 @@ export const ConfigSchema = z
       unloadGraceMs: ms(10),
       /** Queued messages per document before its sockets are closed as overloaded. */
       mailboxCapacity: z.number().int().min(16),
+      /**
+       * Largest awareness frame a `/doc` socket may send, bytes; larger ones are refused
+       * for that socket (they would be relayed to every member and republished on Redis).
+       */
+      maxAwarenessBytes: z.number().int().min(1_024),
     }),
     shutdownTimeoutMs: ms(100),
     threadPoolSize: z.number().int().min(0).max(256),

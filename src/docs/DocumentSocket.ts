@@ -5,7 +5,7 @@ import type { SocketRouteTarget } from '../http/ports.js';
 import type { Logger } from '../observability/logger.js';
 import { DocConnection, type DocSocketData } from './DocConnection.js';
 import type { DocMessage } from './DocumentActor.js';
-import { DocCloseCodes } from './protocol.js';
+import { DocCloseCodes, encodePermissionDenied, isAwarenessFrame } from './protocol.js';
 
 /** Document ids: URL- and Redis-key-safe, bounded. */
 export const DOC_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -35,6 +35,7 @@ export class DocumentSocket {
 
   attach(): void {
     const gw = this.deps.config.gateway;
+    const { maxAwarenessBytes } = this.deps.config.docs;
     const behavior: WebSocketBehavior<DocSocketData> = {
       compression: 0,
       maxPayloadLength: gw.docMaxPayloadBytes,
@@ -55,6 +56,11 @@ export class DocumentSocket {
         const conn = ws.getUserData().conn;
         if (!conn || conn.closed) return;
         if (!isBinary) return conn.close(DocCloseCodes.INVALID_MESSAGE);
+        // Refused before it is copied or queued: a read-only member could otherwise have
+        // multi-MB awareness relayed to every member and republished on Redis.
+        if (message.byteLength > maxAwarenessBytes && isAwarenessFrame(new Uint8Array(message, 0, 1))) {
+          return conn.send(encodePermissionDenied(`${ErrorCode.PAYLOAD_TOO_LARGE}: awareness update of ${message.byteLength} bytes is over the ${maxAwarenessBytes}-byte limit`));
+        }
         // uWS reuses the buffer once this callback returns.
         this.deliver(conn, { type: 'frame', conn, data: new Uint8Array(message.slice(0)) });
       },

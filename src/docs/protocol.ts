@@ -98,6 +98,11 @@ function validateAwareness(update: Uint8Array): void {
 }
 
 /** True when an update carries no structs and no deletions (e.g. a reader's empty sync step 2). */
+/** Whether a frame is an awareness message, read from its first byte (the type varint, < 128) without decoding it. */
+export function isAwarenessFrame(frame: Uint8Array): boolean {
+  return frame.byteLength > 0 && frame[0] === MessageType.Awareness;
+}
+
 export function isEmptyUpdate(update: Uint8Array): boolean {
   const { structs, ds } = Y.decodeUpdate(update);
   return structs.length === 0 && ds.clients.size === 0;

@@ -1,0 +1,78 @@
+import './helpers/guard.js';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as decoding from 'lib0/decoding';
+import WebSocket from 'ws';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import { encodeAwarenessUpdate, MessageType } from '../src/docs/protocol.js';
+import { startRuntime, type TestRuntime } from './helpers/runtime.js';
+import { Client, createDoc, docToken } from './helpers/docs.js';
+import { sleep, waitFor } from './helpers/wait.js';
+
+/** A raw /doc socket that records every frame it receives. */
+async function rawSocket(port: number, docId: string, sub: string): Promise<{ ws: WebSocket; frames: Uint8Array[] }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/doc/${docId}?token=${await docToken(sub)}`);
+  const frames: Uint8Array[] = [];
+  ws.on('message', (data: Buffer) => frames.push(new Uint8Array(data)));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  await waitFor(() => frames.length > 0, { what: 'the server greeting (sync step 1)' });
+  return { ws, frames };
+}
+
+/** The reason of a permission-denied auth message, or null for any other frame. */
+function deniedReason(frame: Uint8Array): string | null {
+  const d = decoding.createDecoder(frame);
+  if (decoding.readVarUint(d) !== MessageType.Auth || decoding.readVarUint(d) !== 0) return null;
+  return decoding.readVarString(d);
+}
+
+function awarenessFrame(state: Record<string, unknown>): { frame: Uint8Array; clientId: number } {
+  const doc = new Y.Doc();
+  const awareness = new awarenessProtocol.Awareness(doc);
+  awareness.setLocalState(state);
+  const frame = encodeAwarenessUpdate(awarenessProtocol.encodeAwarenessUpdate(awareness, [doc.clientID]));
+  const clientId = doc.clientID;
+  awareness.destroy();
+  doc.destroy();
+  return { frame, clientId };
+}
+
+/** `/doc` limits, each tried as an attacker with a valid account would (issue 13 item 6). */
+describe('documents: per-socket limits', () => {
+  let t: TestRuntime;
+  before(async () => {
+    t = await startRuntime({ docs: { maxAwarenessBytes: 65_536 } });
+  });
+  after(() => t.runtime.stop());
+
+  it('an awareness frame over docs.maxAwarenessBytes is refused for the sender (SWY_PAYLOAD_TOO_LARGE) and reaches nobody', async () => {
+    assert.equal((await createDoc(t.runtime, 'alice', { id: 'aw', access: { read: ['mallory'] } })).status, 201);
+    const victim = await Client.open(t.runtime.port, 'aw', 'alice');
+    try {
+      victim.text.insert(0, 'precious');
+      const attacker = await rawSocket(t.runtime.port, 'aw', 'mallory');
+      const big = awarenessFrame({ user: { name: 'x'.repeat(200_000) } });
+      assert.ok(big.frame.byteLength > 65_536);
+      const before = attacker.frames.length;
+      attacker.ws.send(big.frame);
+      await waitFor(() => attacker.frames.slice(before).some((f) => deniedReason(f) !== null), { what: 'the refusal' });
+      const reason = attacker.frames.slice(before).map(deniedReason).find((r) => r !== null)!;
+      assert.match(reason, /^SWY_PAYLOAD_TOO_LARGE: awareness update of \d+ bytes is over the 65536-byte limit/);
+      // A normal-sized awareness from the same socket still goes through: the socket stays usable.
+      const small = awarenessFrame({ user: { name: 'mallory' } });
+      attacker.ws.send(small.frame);
+      await waitFor(() => victim.provider.awareness.getStates().get(small.clientId)?.user?.name === 'mallory', { what: 'the small awareness relayed' });
+      await sleep(100);
+      assert.equal(victim.provider.awareness.getStates().has(big.clientId), false, 'the big state reached no member');
+      assert.equal(attacker.ws.readyState, WebSocket.OPEN);
+      assert.equal(victim.text.toString(), 'precious');
+      attacker.ws.close();
+    } finally {
+      victim.destroy();
+    }
+  });
+});

@@ -12,6 +12,7 @@ import { createRedisCoordination } from './coordination/redis/index.js';
 import { errorMessage } from './errors.js';
 import { queueOptionsOf, startIngest, type Ingest } from './ingest/index.js';
 import { Gateway } from './gateway/Gateway.js';
+import { TokenBucket } from './gateway/TokenBucket.js';
 import { LogFactory, type Logger } from './observability/logger.js';
 import { createMetricsRegistry, type Registry } from './observability/metrics.js';
 import { StatsRegistry } from './observability/Stats.js';
@@ -131,6 +132,7 @@ export class Runtime {
       registry: metrics,
       logger: logs.forComponent('docs'),
       compact: createCompactor(pool),
+      rateLimit: (ratePerSec, burst) => new TokenBucket(ratePerSec, burst, Date.now()),
     });
     if (gateway) docs.attach(gateway); // before listen: uWS socket routes
     // ---- end docs ----

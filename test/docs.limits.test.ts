@@ -5,7 +5,7 @@ import * as decoding from 'lib0/decoding';
 import WebSocket from 'ws';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import { encodeAwarenessUpdate, MessageType } from '../src/docs/protocol.js';
+import { DocCloseCodes, encodeAwarenessUpdate, MessageType } from '../src/docs/protocol.js';
 import { startRuntime, type TestRuntime } from './helpers/runtime.js';
 import { Client, createDoc, docToken } from './helpers/docs.js';
 import { sleep, waitFor } from './helpers/wait.js';
@@ -45,7 +45,7 @@ function awarenessFrame(state: Record<string, unknown>): { frame: Uint8Array; cl
 describe('documents: per-socket limits', () => {
   let t: TestRuntime;
   before(async () => {
-    t = await startRuntime({ docs: { maxAwarenessBytes: 65_536 } });
+    t = await startRuntime({ docs: { maxAwarenessBytes: 65_536, messagesPerSecond: 20, messageBurst: 40 } });
   });
   after(() => t.runtime.stop());
 
@@ -71,6 +71,34 @@ describe('documents: per-socket limits', () => {
       assert.equal(attacker.ws.readyState, WebSocket.OPEN);
       assert.equal(victim.text.toString(), 'precious');
       attacker.ws.close();
+    } finally {
+      victim.destroy();
+    }
+  });
+
+  it('a socket flooding frames past docs.messagesPerSecond gets SWY_RATE_LIMITED and is closed (4430); the victim keeps editing', async () => {
+    assert.equal((await createDoc(t.runtime, 'alice', { id: 'flood', access: { read: ['mallory'] } })).status, 201);
+    const victim = await Client.open(t.runtime.port, 'flood', 'alice');
+    try {
+      const attacker = await rawSocket(t.runtime.port, 'flood', 'mallory');
+      const closed = new Promise<number>((resolve) => attacker.ws.once('close', (code) => resolve(code)));
+      const queryAwareness = Uint8Array.from([MessageType.QueryAwareness]);
+      for (let i = 0; i < 500; i++) attacker.ws.send(queryAwareness);
+      assert.equal(await closed, DocCloseCodes.RATE_LIMITED.code);
+      const reasons = attacker.frames.map(deniedReason).filter((r) => r !== null);
+      assert.equal(reasons.length, 1);
+      assert.match(reasons[0]!, /^SWY_RATE_LIMITED: more than 20 document messages per second \(burst 40\)/);
+      // Replies to at most the burst (plus refill): the rest never reached the document.
+      const replies = attacker.frames.filter((f) => f[0] === MessageType.Awareness).length;
+      assert.ok(replies <= 60, `${replies} awareness replies`);
+      victim.text.insert(0, 'still mine');
+      const check = await Client.open(t.runtime.port, 'flood', 'alice');
+      try {
+        await waitFor(() => check.text.toString() === 'still mine', { what: 'the victim\'s edit reaches another client' });
+      } finally {
+        check.destroy();
+      }
+      assert.equal(victim.provider.wsconnected, true, 'the victim was not disconnected');
     } finally {
       victim.destroy();
     }

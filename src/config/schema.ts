@@ -143,6 +143,9 @@ export const ConfigSchema = z
        * for that socket (they would be relayed to every member and republished on Redis).
        */
       maxAwarenessBytes: z.number().int().min(1_024),
+      /** Per-`/doc`-socket token bucket: frames per second, and the burst above it. */
+      messagesPerSecond: z.number().int().min(1),
+      messageBurst: z.number().int().min(1),
     }),
     shutdownTimeoutMs: ms(100),
     threadPoolSize: z.number().int().min(0).max(256),

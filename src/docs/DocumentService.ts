@@ -9,7 +9,7 @@ import type { DocumentStore } from '../storage/ports.js';
 import type { DocumentLog } from '../coordination/DocumentLog.js';
 import { DocMetrics } from './DocMetrics.js';
 import { DocStats, DocumentActor, type DocMessage, type DocSnapshotReply } from './DocumentActor.js';
-import { DocumentSocket } from './DocumentSocket.js';
+import { DocumentSocket, type RateLimitFactory } from './DocumentSocket.js';
 import { registerDocRoutes } from './routes.js';
 import { compact, type Compactor } from './compact.js';
 
@@ -23,6 +23,8 @@ export interface DocumentServiceDeps {
   readonly logger: Logger;
   /** Merges update logs (in the worker pool when one is given). @default inline */
   readonly compact?: Compactor;
+  /** Per-socket frame limit of `/doc` sockets (docs.messagesPerSecond / messageBurst). */
+  readonly rateLimit: RateLimitFactory;
 }
 
 /** The actor kind of documents: `doc:<id>`. */
@@ -79,6 +81,7 @@ export class DocumentService {
       gateway,
       config: this.deps.config,
       logger: this.deps.logger,
+      rateLimit: this.deps.rateLimit,
       tell: (docId, msg) => this.deps.actors.tell(DOC_KIND, docId, msg),
     });
     this.socket.attach();

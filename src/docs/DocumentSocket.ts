@@ -10,10 +10,19 @@ import { DocCloseCodes, encodePermissionDenied, isAwarenessFrame } from './proto
 /** Document ids: URL- and Redis-key-safe, bounded. */
 export const DOC_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
+/** A per-socket rate limit: `take(now)` spends one frame's token, false when none is left. */
+export interface RateLimit {
+  take(now: number): boolean;
+}
+
+/** Makes one socket's limit (the composition root passes the gateway's token bucket). */
+export type RateLimitFactory = (ratePerSec: number, burst: number) => RateLimit;
+
 export interface DocumentSocketDeps {
   readonly gateway: SocketRouteTarget;
   readonly config: Config;
   readonly logger: Logger;
+  readonly rateLimit: RateLimitFactory;
   /** Delivers to the document's actor; throws when its mailbox is full or the system is stopping. */
   readonly tell: (docId: string, msg: DocMessage) => void;
 }
@@ -35,7 +44,8 @@ export class DocumentSocket {
 
   attach(): void {
     const gw = this.deps.config.gateway;
-    const { maxAwarenessBytes } = this.deps.config.docs;
+    const { maxAwarenessBytes, messagesPerSecond, messageBurst } = this.deps.config.docs;
+    const limits = new WeakMap<DocConnection, RateLimit>();
     const behavior: WebSocketBehavior<DocSocketData> = {
       compression: 0,
       maxPayloadLength: gw.docMaxPayloadBytes,
@@ -49,6 +59,7 @@ export class DocumentSocket {
         const data = ws.getUserData();
         const conn = new DocConnection(ws, data.docId, data.principal);
         data.conn = conn;
+        limits.set(conn, this.deps.rateLimit(messagesPerSecond, messageBurst));
         this.sockets.add(conn);
         this.deliver(conn, { type: 'open', conn });
       },
@@ -56,6 +67,12 @@ export class DocumentSocket {
         const conn = ws.getUserData().conn;
         if (!conn || conn.closed) return;
         if (!isBinary) return conn.close(DocCloseCodes.INVALID_MESSAGE);
+        if (!limits.get(conn)!.take(Date.now())) {
+          // Closed, not dropped: a dropped Yjs update would leave the client diverged; a
+          // reconnecting client resyncs. The frame is never queued for the document.
+          conn.send(encodePermissionDenied(`${ErrorCode.RATE_LIMITED}: more than ${messagesPerSecond} document messages per second (burst ${messageBurst})`));
+          return conn.close(DocCloseCodes.RATE_LIMITED);
+        }
         // Refused before it is copied or queued: a read-only member could otherwise have
         // multi-MB awareness relayed to every member and republished on Redis.
         if (message.byteLength > maxAwarenessBytes && isAwarenessFrame(new Uint8Array(message, 0, 1))) {

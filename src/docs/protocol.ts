@@ -29,6 +29,8 @@ export const DocCloseCodes = Object.freeze({
   NOT_FOUND: { code: 4404, reason: 'no such document' },
   /** The document's mailbox is full: the client sends faster than it is applied. */
   OVERLOADED: { code: 4429, reason: 'document overloaded' },
+  /** The socket sent more frames than its token bucket allows (docs.messagesPerSecond). */
+  RATE_LIMITED: { code: 4430, reason: 'too many document messages' },
   /** The stored state could not be loaded; nothing is accepted until it can be. */
   UNAVAILABLE: { code: 4503, reason: 'document unavailable' },
 } as const);

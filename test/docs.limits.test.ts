@@ -45,7 +45,7 @@ function awarenessFrame(state: Record<string, unknown>): { frame: Uint8Array; cl
 describe('documents: per-socket limits', () => {
   let t: TestRuntime;
   before(async () => {
-    t = await startRuntime({ docs: { maxAwarenessBytes: 65_536, messagesPerSecond: 20, messageBurst: 40 } });
+    t = await startRuntime({ docs: { maxAwarenessBytes: 65_536, messagesPerSecond: 20, messageBurst: 40, mailboxCapacity: 16 } });
   });
   after(() => t.runtime.stop());
 
@@ -99,6 +99,37 @@ describe('documents: per-socket limits', () => {
         check.destroy();
       }
       assert.equal(victim.provider.wsconnected, true, 'the victim was not disconnected');
+    } finally {
+      victim.destroy();
+    }
+  });
+
+  it('frames sent before the access check are never queued: a user without access cannot fill the mailbox', async () => {
+    assert.equal((await createDoc(t.runtime, 'alice', { id: 'gate' })).status, 201);
+    // A long unsaved log makes the load take a while (merged in a pool thread).
+    const source = new Y.Doc();
+    source.on('update', (u: Uint8Array) => void t.runtime.coordination.docLog.append('gate', 'elsewhere', u));
+    for (let i = 0; i < 400; i++) source.getText('body').insert(0, `${i}${'y'.repeat(2_000)}`);
+    source.destroy();
+    await waitFor(async () => (await t.runtime.coordination.docLog.backlog('gate')).entries.length === 400, { what: 'backlog written' });
+    // The intruder is the first to open the document, so its frames arrive while it loads.
+    const ws = new WebSocket(`ws://127.0.0.1:${t.runtime.port}/doc/gate?token=${await docToken('mallory')}`);
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.once('open', () => {
+      for (let i = 0; i < 35; i++) ws.send(Uint8Array.from([MessageType.QueryAwareness])); // > mailboxCapacity 16
+    });
+    // Queued, these 35 frames would overflow the 16-slot mailbox (4429) before the access check ran.
+    assert.equal(await closed, DocCloseCodes.FORBIDDEN.code);
+    const victim = await Client.open(t.runtime.port, 'gate', 'alice');
+    try {
+      victim.text.insert(0, 'ok');
+      const other = await Client.open(t.runtime.port, 'gate', 'alice');
+      try {
+        await waitFor(() => other.text.toString() === victim.text.toString() && victim.text.toString().startsWith('ok'), { what: 'the owner edits as usual' });
+        assert.equal(other.text.length, 2 + 400 * 2_000 + [...Array(400).keys()].join('').length, 'the backlog loaded in full');
+      } finally {
+        other.destroy();
+      }
     } finally {
       victim.destroy();
     }

@@ -242,6 +242,8 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     const states = [...this.awareness.getStates().keys()];
     if (states.length > 0) conn.send(P.encodeAwareness(this.awareness, states));
     this.armKeepalive();
+    // What the client sent before its access check, in order, ahead of anything queued since.
+    for (const frame of conn.takeHeld()) this.frame(conn, frame);
   }
 
   private async retryLoad(): Promise<void> {

@@ -31,7 +31,8 @@ export interface DocumentSocketDeps {
  * `GET /doc/<docId>`: the y-websocket protocol on uWS. The token is checked at the
  * upgrade (401 before the socket exists); the access list is checked by the
  * document actor once the document is loaded (close 4403/4404 then). Frames are
- * copied before they leave the uWS callback and handed to the actor in order.
+ * copied before they leave the uWS callback and handed to the actor in order; until
+ * the actor admitted the socket they are held on the connection (bounded), not queued.
  */
 export class DocumentSocket {
   private readonly sockets = new Set<DocConnection>();
@@ -79,7 +80,10 @@ export class DocumentSocket {
           return conn.send(encodePermissionDenied(`${ErrorCode.PAYLOAD_TOO_LARGE}: awareness update of ${message.byteLength} bytes is over the ${maxAwarenessBytes}-byte limit`));
         }
         // uWS reuses the buffer once this callback returns.
-        this.deliver(conn, { type: 'frame', conn, data: new Uint8Array(message.slice(0)) });
+        const data = new Uint8Array(message.slice(0));
+        if (conn.admitted) return this.deliver(conn, { type: 'frame', conn, data });
+        // Before the access check nothing is queued for the document (the actor takes these on admission).
+        if (!conn.hold(data)) conn.close(DocCloseCodes.OVERLOADED);
       },
       close: (ws) => {
         const conn = ws.getUserData().conn;

@@ -175,6 +175,18 @@ export function documentLogContract(name: string, makePair: () => Promise<LogPai
       }
     });
 
+    it('drop forgets a deleted document\'s entries and marker, and no other document\'s', async () => {
+      const { a, b } = await open();
+      const [id, other] = [docId(), docId()];
+      const last = await a.append(id, 'A', bytes('d1'));
+      await a.append(other, 'A', bytes('keep'));
+      await a.markSaved(id, last);
+      await b.drop(id);
+      assert.deepEqual((await a.backlog(id)).entries, []);
+      assert.equal(await a.savedUpTo(id), null);
+      assert.equal((await a.backlog(other)).entries.length, 1);
+    });
+
     it('carries binary updates unchanged', async () => {
       const { a, b } = await open();
       const id = docId();

@@ -36,6 +36,8 @@ export interface DocumentLog {
   markSaved(docId: string, id: string): Promise<void>;
   /** The last id recorded by markSaved, or null. */
   savedUpTo(docId: string): Promise<string | null>;
+  /** Forgets the document's entries and saved marker (the document was deleted). */
+  drop(docId: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -24,7 +24,8 @@ export type DocMessage =
   | { readonly type: 'awareness-remote'; readonly update: Uint8Array }
   | { readonly type: 'persist' }
   | { readonly type: 'keepalive' }
-  | { readonly type: 'snapshot' };
+  | { readonly type: 'snapshot' }
+  | { readonly type: 'deleted' };
 
 export interface DocSnapshotReply {
   readonly record: DocumentRecord;
@@ -108,6 +109,8 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
           return;
         case 'snapshot':
           return this.snapshot();
+        case 'deleted':
+          return await this.deleted();
       }
     } catch (err) {
       if (msg.type === 'snapshot') throw err;
@@ -329,6 +332,18 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
       }
     }
     this.appliedId = entries.at(-1)!.id;
+  }
+
+  /** The record is gone: sockets are told NOT_FOUND, nothing more is saved or appended. */
+  private async deleted(): Promise<void> {
+    this.state = 'missing';
+    this.record = null;
+    this.outbox?.discard();
+    await this.persistence?.release();
+    for (const conn of [...this.conns]) {
+      conn.close(P.DocCloseCodes.NOT_FOUND);
+      this.close(conn);
+    }
   }
 
   private snapshot(): DocSnapshotReply | null {

@@ -30,6 +30,9 @@ export interface DocumentServiceDeps {
 /** The actor kind of documents: `doc:<id>`. */
 export const DOC_KIND = 'doc';
 
+/** Bus topic announcing a deleted document (payload: its id) to every instance. */
+const DELETED_TOPIC = 'docs:deleted';
+
 /**
  * Collaborative documents (SPEC §5 "Documents"): registers the `doc` actor kind,
  * the `/doc/<id>` socket and the `/api/docs` routes. The cross-instance update log
@@ -72,7 +75,33 @@ export class DocumentService {
   }
 
   static async create(deps: DocumentServiceDeps): Promise<DocumentService> {
-    return new DocumentService(deps, deps.coordination.docLog);
+    const service = new DocumentService(deps, deps.coordination.docLog);
+    await deps.coordination.bus.subscribe(DELETED_TOPIC, (docId) => void service.unload(docId));
+    return service;
+  }
+
+  /**
+   * Deletes a document (the route checked ownership): the record first, so no save or
+   * load brings it back; then its actor on every instance (sockets get NOT_FOUND); then
+   * its log, so a document later created with the same id starts empty.
+   */
+  async remove(docId: string): Promise<void> {
+    await this.deps.storage.delete(docId);
+    await this.unload(docId);
+    await this.deps.coordination.bus.publish(DELETED_TOPIC, docId).catch((err: unknown) => {
+      this.deps.logger.warn({ doc: docId, err }, 'document deletion not announced; other instances unload it when idle');
+    });
+    await this.log.drop(docId);
+  }
+
+  private async unload(docId: string): Promise<void> {
+    if (!this.deps.actors.has(DOC_KIND, docId)) return;
+    try {
+      await this.deps.actors.ask(DOC_KIND, docId, { type: 'deleted' });
+    } catch (err) {
+      if (!(err instanceof ActorStoppedError)) this.deps.logger.warn({ doc: docId, err }, 'deleted document did not unload cleanly');
+    }
+    await this.deps.actors.stop(DOC_KIND, docId);
   }
 
   /** Adds the document socket and REST routes to the gateway (before it listens). */
@@ -88,6 +117,7 @@ export class DocumentService {
     registerDocRoutes(gateway, {
       storage: this.deps.storage,
       log: this.log,
+      remove: (docId) => this.remove(docId),
       compact: this.compact,
       liveSnapshot: (docId) =>
         this.deps.actors.has(DOC_KIND, docId) ? this.deps.actors.ask<DocSnapshotReply | null>(DOC_KIND, docId, { type: 'snapshot' }) : undefined,

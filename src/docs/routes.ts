@@ -15,6 +15,8 @@ export interface DocRoutesDeps {
   readonly storage: DocumentStore;
   readonly log: DocumentLog;
   readonly compact: Compactor;
+  /** Deletes the document everywhere (record, actors, log). */
+  readonly remove: (docId: string) => Promise<void>;
   /** The live document when it is loaded on this instance, else undefined. */
   readonly liveSnapshot: (docId: string) => Promise<DocSnapshotReply | null> | undefined;
 }
@@ -27,7 +29,7 @@ function stringList(value: unknown, name: string): string[] | undefined {
   return value as string[];
 }
 
-/** `POST /api/docs` and `GET /api/docs/<id>` (SPEC §4.4). */
+/** `POST /api/docs`, `GET /api/docs/<id>` (SPEC §4.4) and `DELETE /api/docs/<id>` (owner only). */
 export function registerDocRoutes(gateway: RouteTarget, deps: DocRoutesDeps): void {
   gateway.route('POST', '/api/docs', async ({ principal, body }) => {
     const input = (body ?? {}) as { id?: unknown; access?: { read?: unknown; write?: unknown } };
@@ -53,6 +55,16 @@ export function registerDocRoutes(gateway: RouteTarget, deps: DocRoutesDeps): vo
     const live = await deps.liveSnapshot(id);
     const text = live ? live.text : await storedText(deps, id);
     return { id: record.id, owner: record.owner, access: record.access, size_bytes: record.sizeBytes, updated_at: record.updatedAt, text };
+  });
+
+  gateway.route('DELETE', '/api/docs/:id', async ({ principal, params }) => {
+    const id = params.id!;
+    const record = await deps.storage.get(id);
+    if (!record) throw new SwitchyardError(ErrorCode.NOT_FOUND, `no document ${id}`);
+    // Writers may edit, not destroy: only the owner deletes.
+    if (record.owner !== principal!.userId) throw new SwitchyardError(ErrorCode.FORBIDDEN, `only the owner deletes document ${id}`);
+    await deps.remove(id);
+    return { id, deleted: true };
   });
 }
 

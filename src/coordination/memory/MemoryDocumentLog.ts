@@ -73,6 +73,15 @@ export class MemoryDocumentLog implements DocumentLog {
     return this.streams.get(docId)?.savedUpTo ?? null;
   }
 
+  async drop(docId: string): Promise<void> {
+    const stream = this.streams.get(docId);
+    if (!stream) return;
+    stream.base += stream.entries.length;
+    stream.entries = [];
+    stream.savedUpTo = null;
+    this.dropIfUnused(docId, stream);
+  }
+
   async close(): Promise<void> {
     this.streams.clear();
   }

@@ -101,6 +101,10 @@ export class RedisDocumentLog implements DocumentLog {
     return this.redis.get(this.keys.docSaved(docId));
   }
 
+  async drop(docId: string): Promise<void> {
+    await this.redis.del(this.keys.docLog(docId), this.keys.docSaved(docId));
+  }
+
   /** Stops reading; the connections belong to the backend, which closes them after this. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -23,7 +23,6 @@ export interface RedisDocumentLogOptions {
 export const DOC_LOG_BLOCK_MS = 5_000; // ms
 
 interface Sub {
-  readonly docId: string;
   lastId: string;
   readonly subscriber: LogSubscriber;
 }
@@ -80,7 +79,7 @@ export class RedisDocumentLog implements DocumentLog {
 
   subscribe(docId: string, afterId: string, subscriber: LogSubscriber): () => void {
     const key = this.keys.docLog(docId);
-    const sub: Sub = { docId, lastId: afterId, subscriber };
+    const sub: Sub = { lastId: afterId, subscriber };
     this.subs.set(key, sub);
     this.version += 1;
     this.interrupt();

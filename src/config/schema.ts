@@ -138,6 +138,8 @@ export const ConfigSchema = z
       unloadGraceMs: ms(10),
       /** Queued messages per document before its sockets are closed as overloaded. */
       mailboxCapacity: z.number().int().min(16),
+      /** …and queued frame bytes per document (frames are up to gateway.docMaxPayloadBytes each). */
+      mailboxMaxBytes: z.number().int().min(1_048_576),
       /**
        * Largest awareness frame a `/doc` socket may send, bytes; larger ones are refused
        * for that socket (they would be relayed to every member and republished on Redis).

@@ -37,6 +37,15 @@ export class DocStats {
   loaded = 0;
   awareness = 0;
   readonly connections = new Map<string, number>();
+  /** Bytes of frames told to each document's actor and not yet taken (the mailbox's byte bound). */
+  readonly queuedBytes = new Map<string, number>();
+
+  /** A queued frame was taken (or never made it into the mailbox). */
+  dequeued(docId: string, bytes: number): void {
+    const left = (this.queuedBytes.get(docId) ?? 0) - bytes;
+    if (left > 0) this.queuedBytes.set(docId, left);
+    else this.queuedBytes.delete(docId);
+  }
 }
 
 /** What a document actor may touch: ports and its own instance's counters, not the runtime. */
@@ -91,6 +100,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
         case 'open':
           return await this.open(msg.conn);
         case 'frame':
+          this.deps.stats.dequeued(this.docId, msg.data.byteLength);
           return this.frame(msg.conn, msg.data);
         case 'close':
           return this.close(msg.conn);
@@ -132,6 +142,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     for (const conn of this.conns) conn.close(P.DocCloseCodes.GOING_AWAY);
     this.conns.clear();
     this.deps.stats.connections.delete(this.docId);
+    this.deps.stats.queuedBytes.delete(this.docId); // frames left in the mailbox go with it
     if (this.awareness) {
       this.awareness.destroy();
       this.deps.stats.awareness -= 1;

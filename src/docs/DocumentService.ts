@@ -111,6 +111,7 @@ export class DocumentService {
       config: this.deps.config,
       logger: this.deps.logger,
       rateLimit: this.deps.rateLimit,
+      stats: this.stats,
       tell: (docId, msg) => this.deps.actors.tell(DOC_KIND, docId, msg),
     });
     this.socket.attach();

@@ -4,7 +4,7 @@ import { ErrorCode, MailboxFullError, SwitchyardError } from '../errors.js';
 import type { SocketRouteTarget } from '../http/ports.js';
 import type { Logger } from '../observability/logger.js';
 import { DocConnection, type DocSocketData } from './DocConnection.js';
-import type { DocMessage } from './DocumentActor.js';
+import type { DocMessage, DocStats } from './DocumentActor.js';
 import { DocCloseCodes, encodePermissionDenied, isAwarenessFrame } from './protocol.js';
 
 /** Document ids: URL- and Redis-key-safe, bounded. */
@@ -23,6 +23,8 @@ export interface DocumentSocketDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly rateLimit: RateLimitFactory;
+  /** Shared with the actors: they subtract what they take from `queuedBytes`. */
+  readonly stats: DocStats;
   /** Delivers to the document's actor; throws when its mailbox is full or the system is stopping. */
   readonly tell: (docId: string, msg: DocMessage) => void;
 }
@@ -45,7 +47,7 @@ export class DocumentSocket {
 
   attach(): void {
     const gw = this.deps.config.gateway;
-    const { maxAwarenessBytes, messagesPerSecond, messageBurst } = this.deps.config.docs;
+    const { maxAwarenessBytes, messagesPerSecond, messageBurst, mailboxMaxBytes } = this.deps.config.docs;
     const limits = new WeakMap<DocConnection, RateLimit>();
     const behavior: WebSocketBehavior<DocSocketData> = {
       compression: 0,
@@ -81,7 +83,7 @@ export class DocumentSocket {
         }
         // uWS reuses the buffer once this callback returns.
         const data = new Uint8Array(message.slice(0));
-        if (conn.admitted) return this.deliver(conn, { type: 'frame', conn, data });
+        if (conn.admitted) return this.deliverFrame(conn, data, mailboxMaxBytes);
         // Before the access check nothing is queued for the document (the actor takes these on admission).
         if (!conn.hold(data)) conn.close(DocCloseCodes.OVERLOADED);
       },
@@ -101,13 +103,25 @@ export class DocumentSocket {
     for (const conn of this.sockets) conn.close(DocCloseCodes.GOING_AWAY);
   }
 
-  private deliver(conn: DocConnection, msg: DocMessage): void {
+  /** Bounds the document's mailbox by bytes, not only by count. */
+  private deliverFrame(conn: DocConnection, data: Uint8Array, maxBytes: number): void {
+    const queued = this.deps.stats.queuedBytes;
+    const before = queued.get(conn.docId) ?? 0;
+    if (before + data.byteLength > maxBytes) return conn.close(DocCloseCodes.OVERLOADED);
+    queued.set(conn.docId, before + data.byteLength);
+    if (!this.deliver(conn, { type: 'frame', conn, data })) this.deps.stats.dequeued(conn.docId, data.byteLength);
+  }
+
+  /** False when the message could not be queued (the socket is closed then). */
+  private deliver(conn: DocConnection, msg: DocMessage): boolean {
     try {
       this.deps.tell(conn.docId, msg);
+      return true;
     } catch (err) {
-      if (msg.type === 'close') return; // stopping: the actor is going away with its sockets anyway
+      if (msg.type === 'close') return false; // stopping: the actor is going away with its sockets anyway
       conn.close(err instanceof MailboxFullError ? DocCloseCodes.OVERLOADED : DocCloseCodes.GOING_AWAY);
       if (!(err instanceof SwitchyardError)) this.deps.logger.error({ doc: conn.docId, err }, 'document message not delivered');
+      return false;
     }
   }
 }

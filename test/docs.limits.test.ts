@@ -2,12 +2,13 @@ import './helpers/guard.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { DocCloseCodes, encodeAwarenessUpdate, MessageType } from '../src/docs/protocol.js';
 import { startRuntime, type TestRuntime } from './helpers/runtime.js';
-import { Client, createDoc, docToken } from './helpers/docs.js';
+import { Client, createDoc, docToken, getDoc } from './helpers/docs.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 /** A raw /doc socket that records every frame it receives. */
@@ -130,6 +131,44 @@ describe('documents: per-socket limits', () => {
       } finally {
         other.destroy();
       }
+    } finally {
+      victim.destroy();
+    }
+  });
+});
+
+describe('documents: a per-document size cap', () => {
+  let t: TestRuntime;
+  before(async () => {
+    t = await startRuntime({ docs: { maxDocumentBytes: 65_536 } });
+  });
+  after(() => t.runtime.stop());
+
+  it('an update that would grow the document past docs.maxDocumentBytes is refused (SWY_PAYLOAD_TOO_LARGE, close 4413); the document keeps its content', async () => {
+    assert.equal((await createDoc(t.runtime, 'alice', { id: 'cap', access: { write: ['mallory'] } })).status, 201);
+    const victim = await Client.open(t.runtime.port, 'cap', 'alice');
+    try {
+      victim.text.insert(0, 'small and safe');
+      const attacker = await rawSocket(t.runtime.port, 'cap', 'mallory');
+      const closed = new Promise<number>((resolve) => attacker.ws.once('close', (code) => resolve(code)));
+      // A 100 KB insert, as a y-websocket update message.
+      const bomb = new Y.Doc();
+      let update: Uint8Array | null = null;
+      bomb.on('update', (u: Uint8Array) => (update = u));
+      bomb.getText('body').insert(0, 'z'.repeat(100_000));
+      const e = encoding.createEncoder();
+      encoding.writeVarUint(e, MessageType.Sync);
+      encoding.writeVarUint(e, 2); // update
+      encoding.writeVarUint8Array(e, update!);
+      attacker.ws.send(encoding.toUint8Array(e));
+      assert.equal(await closed, DocCloseCodes.TOO_LARGE.code);
+      const reason = attacker.frames.map(deniedReason).find((r) => r !== null);
+      assert.match(reason ?? '', /^SWY_PAYLOAD_TOO_LARGE: the document would pass its 65536-byte limit/);
+      bomb.destroy();
+      const res = await (await getDoc(t.runtime, 'alice'))('cap');
+      assert.equal(res.json.text.body, 'small and safe');
+      victim.text.insert(victim.text.length, '!');
+      await waitFor(async () => (await (await getDoc(t.runtime, 'alice'))('cap')).json.text.body === 'small and safe!', { what: 'small edits still apply' });
     } finally {
       victim.destroy();
     }

@@ -145,6 +145,8 @@ export const ConfigSchema = z
        * for that socket (they would be relayed to every member and republished on Redis).
        */
       maxAwarenessBytes: z.number().int().min(1_024),
+      /** Largest a document may grow to, bytes of encoded Yjs state; larger client updates are refused. */
+      maxDocumentBytes: z.number().int().min(65_536),
       /** Per-`/doc`-socket token bucket: frames per second, and the burst above it. */
       messagesPerSecond: z.number().int().min(1),
       messageBurst: z.number().int().min(1),

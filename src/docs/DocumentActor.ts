@@ -11,6 +11,9 @@ import { DocConnection, awarenessTopic, docTopic } from './DocConnection.js';
 import { LOG_START, type DocumentLog, type LogEntry } from '../coordination/DocumentLog.js';
 import type { DocMetrics } from './DocMetrics.js';
 import { DocOutbox } from './DocOutbox.js';
+import type { DocStats } from './DocStats.js';
+
+export { DocStats } from './DocStats.js';
 import { DocPersistence, type PersistenceOptions } from './DocPersistence.js';
 import * as P from './protocol.js';
 import { rootTexts } from './text.js';
@@ -32,22 +35,6 @@ export interface DocSnapshotReply {
   readonly text: Record<string, string>;
 }
 
-/** Live counts across every document actor of this instance, read by the metrics. */
-export class DocStats {
-  loaded = 0;
-  awareness = 0;
-  readonly connections = new Map<string, number>();
-  /** Bytes of frames told to each document's actor and not yet taken (the mailbox's byte bound). */
-  readonly queuedBytes = new Map<string, number>();
-
-  /** A queued frame was taken (or never made it into the mailbox). */
-  dequeued(docId: string, bytes: number): void {
-    const left = (this.queuedBytes.get(docId) ?? 0) - bytes;
-    if (left > 0) this.queuedBytes.set(docId, left);
-    else this.queuedBytes.delete(docId);
-  }
-}
-
 /** What a document actor may touch: ports and its own instance's counters, not the runtime. */
 export interface DocActorDeps {
   readonly instanceId: string;
@@ -59,12 +46,12 @@ export interface DocActorDeps {
   readonly stats: DocStats;
   readonly logger: Logger;
   readonly persistence: PersistenceOptions;
+  /** Client updates that would grow the document past this many bytes are refused (docs.maxDocumentBytes). */
+  readonly maxDocumentBytes: number;
   /** Delivers a message to this document's actor from outside its turns (log reader, bus). */
   readonly tell: (docId: string, msg: DocMessage) => void;
   readonly compact: Compactor;
 }
-
-/** The bus topic relaying awareness between instances (ephemeral, so at-most-once is enough). */
 
 type State = 'ready' | 'missing' | 'failed';
 
@@ -81,6 +68,8 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   private awareness: awarenessProtocol.Awareness | null = null;
   private readonly conns = new Set<DocConnection>();
   private appliedId = LOG_START;
+  /** Upper bound of the encoded state: exact at load and at each save, plus every update applied since. */
+  private sizeBound = 0;
   private outbox: DocOutbox | null = null;
   private persistence: DocPersistence | null = null;
   private unsubscribe: Array<() => unknown> = [];
@@ -188,13 +177,18 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     this.deps.stats.loaded += 1;
     this.deps.stats.awareness += 1;
     this.appliedId = lastId;
+    this.sizeBound = merged?.byteLength ?? 0;
     this.state = 'ready';
     const topic = docTopic(this.docId);
     this.outbox = new DocOutbox(this.docId, this.deps, topic, () => this.conns);
     this.persistence = new DocPersistence(
       { docId: this.docId, owner: this.deps.instanceId, ...this.deps, options: this.deps.persistence },
       {
-        snapshot: () => ({ state: Y.encodeStateAsUpdate(doc), appliedId: this.appliedId }),
+        snapshot: () => {
+          const state = Y.encodeStateAsUpdate(doc);
+          this.sizeBound = state.byteLength;
+          return { state, appliedId: this.appliedId };
+        },
         mergeStored: (state) => Y.applyUpdate(doc, state, 'storage'),
         lastOwnId: () => (this.outbox ? this.outbox.lastOwnId : null),
         schedule: (delayMs) => this.ctx.schedule(delayMs, { type: 'persist' }),
@@ -302,8 +296,14 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
           }
           return;
         }
+        if (this.sizeBound + msg.update.byteLength > this.deps.maxDocumentBytes && !P.isEmptyUpdate(msg.update)) {
+          // Closed, not just dropped: the client would otherwise believe the update was taken.
+          conn.send(P.encodePermissionDenied(`${ErrorCode.PAYLOAD_TOO_LARGE}: the document would pass its ${this.deps.maxDocumentBytes}-byte limit`));
+          return conn.close(P.DocCloseCodes.TOO_LARGE);
+        }
         try {
           Y.applyUpdate(this.doc, msg.update, conn);
+          this.sizeBound += msg.update.byteLength;
           this.deps.metrics.updates.inc({ source: 'client' });
         } catch (err) {
           return this.refuse(conn, 'update', err);
@@ -336,7 +336,9 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     const foreign = entries.filter((e) => e.origin !== this.deps.instanceId).map((e) => e.update);
     if (foreign.length > 0) {
       try {
-        Y.applyUpdate(this.doc, foreign.length === 1 ? foreign[0]! : Y.mergeUpdates(foreign), 'remote');
+        const update = foreign.length === 1 ? foreign[0]! : Y.mergeUpdates(foreign);
+        Y.applyUpdate(this.doc, update, 'remote');
+        this.sizeBound += update.byteLength;
         this.deps.metrics.updates.inc({ source: 'remote' }, foreign.length);
       } catch (err) {
         this.deps.logger.error({ doc: this.docId, err: errorMessage(err) }, 'remote document update did not apply; skipped');

@@ -8,7 +8,8 @@ import type { Registry } from '../observability/metrics.js';
 import type { DocumentStore } from '../storage/ports.js';
 import type { DocumentLog } from '../coordination/DocumentLog.js';
 import { DocMetrics } from './DocMetrics.js';
-import { DocStats, DocumentActor, type DocMessage, type DocSnapshotReply } from './DocumentActor.js';
+import { DocumentActor, type DocMessage, type DocSnapshotReply } from './DocumentActor.js';
+import { DocStats } from './DocStats.js';
 import { DocumentSocket, type RateLimitFactory } from './DocumentSocket.js';
 import { registerDocRoutes } from './routes.js';
 import { compact, type Compactor } from './compact.js';
@@ -61,6 +62,7 @@ export class DocumentService {
       metrics,
       stats: this.stats,
       logger,
+      maxDocumentBytes: config.docs.maxDocumentBytes,
       persistence: { debounceMs: config.docs.persistDebounceMs, maxWaitMs: config.docs.persistMaxWaitMs, leaseTtlMs: config.docs.persistLeaseTtlMs },
       tell: (docId: string, msg: DocMessage) => this.tellQuietly(docId, msg),
       compact: this.compact,

@@ -4,7 +4,8 @@ import { ErrorCode, MailboxFullError, SwitchyardError } from '../errors.js';
 import type { SocketRouteTarget } from '../http/ports.js';
 import type { Logger } from '../observability/logger.js';
 import { DocConnection, type DocSocketData } from './DocConnection.js';
-import type { DocMessage, DocStats } from './DocumentActor.js';
+import type { DocMessage } from './DocumentActor.js';
+import type { DocStats } from './DocStats.js';
 import { DocCloseCodes, encodePermissionDenied, isAwarenessFrame } from './protocol.js';
 
 /** Document ids: URL- and Redis-key-safe, bounded. */

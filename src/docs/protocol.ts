@@ -29,6 +29,8 @@ export const DocCloseCodes = Object.freeze({
   NOT_FOUND: { code: 4404, reason: 'no such document' },
   /** The document's mailbox is full: the client sends faster than it is applied. */
   OVERLOADED: { code: 4429, reason: 'document overloaded' },
+  /** An update would grow the document past docs.maxDocumentBytes; it was not applied. */
+  TOO_LARGE: { code: 4413, reason: 'document too large' },
   /** The socket sent more frames than its token bucket allows (docs.messagesPerSecond). */
   RATE_LIMITED: { code: 4430, reason: 'too many document messages' },
   /** The stored state could not be loaded; nothing is accepted until it can be. */

@@ -10,8 +10,9 @@ import { createMemoryCoordination } from './coordination/memory/index.js';
 import type { Coordination } from './coordination/ports.js';
 import { createRedisCoordination } from './coordination/redis/index.js';
 import { errorMessage } from './errors.js';
-import { startIngest, type Ingest } from './ingest/index.js';
+import { queueOptionsOf, startIngest, type Ingest } from './ingest/index.js';
 import { Gateway } from './gateway/Gateway.js';
+import { TokenBucket } from './gateway/TokenBucket.js';
 import { LogFactory, type Logger } from './observability/logger.js';
 import { createMetricsRegistry, type Registry } from './observability/metrics.js';
 import { StatsRegistry } from './observability/Stats.js';
@@ -74,10 +75,12 @@ export class Runtime {
     const log = logs.forComponent('runtime');
     const metrics = createMetricsRegistry(instanceId);
 
+    // One backend provides every coordination port, the document log and the job queue included.
+    const backendOptions = { logger: logs.forComponent('coordination'), jobs: queueOptionsOf(config) };
     const coordination =
       config.coordination === 'redis'
-        ? await createRedisCoordination({ url: config.redisUrl!, keyPrefix: config.redisKeyPrefix, logger: logs.forComponent('coordination') })
-        : createMemoryCoordination();
+        ? await createRedisCoordination({ ...backendOptions, url: config.redisUrl!, keyPrefix: config.redisKeyPrefix })
+        : createMemoryCoordination(backendOptions);
     log.info({ coordination: coordination.kind, keyPrefix: coordination.kind === 'redis' ? config.redisKeyPrefix : undefined }, 'coordination backend ready');
 
     // ---- storage (SQLite + sqlite-vec in one thread, or PostgreSQL + pgvector) ----
@@ -141,6 +144,7 @@ export class Runtime {
       registry: metrics,
       logger: logs.forComponent('docs'),
       compact: createCompactor(pool),
+      rateLimit: (ratePerSec, burst) => new TokenBucket(ratePerSec, burst, Date.now()),
     });
     if (gateway) docs.attach(gateway); // before listen: uWS socket routes
     gateway?.useNotes(docs.notes); // Socket.IO `ydoc:*` note events over the same document actors

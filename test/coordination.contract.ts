@@ -1,7 +1,7 @@
 import './helpers/guard.js';
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { LeaseLostError } from '../src/errors.js';
+import { ErrorCode, LeaseLostError, SwitchyardError } from '../src/errors.js';
 import type { Coordination, SessionInfo, TaskRecord } from '../src/coordination/ports.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
@@ -102,6 +102,18 @@ export function coordinationContract(name: string, makeBackend: () => Promise<Ba
         assert.deepEqual(await c.usage.sessionsOf('gpt'), ['s1']);
         assert.deepEqual(await c.usage.sessionsOf('none'), []);
         assert.equal(await c.usage.size(), 3);
+      });
+
+      it('both backends accept and refuse the same model names (refused: BAD_REQUEST, never a RangeError)', async () => {
+        const accepted = ['gpt-4o-mini', 'org/model:v2', 'modèle 🚀', 'x'.repeat(256)];
+        for (const model of accepted) await c.usage.mark(model, 's1', 100);
+        assert.deepEqual(sorted(await c.usage.models()), sorted(accepted));
+        for (const model of accepted) assert.deepEqual(await c.usage.sessionsOf(model), ['s1']);
+        const refused = ['', 'a\u0001b', 'line\nbreak', 'tab\there', 'x'.repeat(257)];
+        for (const model of refused) {
+          await assert.rejects(c.usage.mark(model, 's1', 100), (err: unknown) => err instanceof SwitchyardError && err.code === ErrorCode.BAD_REQUEST, JSON.stringify(model));
+        }
+        assert.equal(await c.usage.size(), accepted.length, 'a refused mark leaves nothing behind');
       });
 
       it('removeSession drops every entry of that session only', async () => {

@@ -5,20 +5,10 @@ import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createRedisCoordination, parseSentinelUrl, RedisKeys } from '../src/coordination/redis/index.js';
 import { coordinationContract } from './coordination.contract.js';
+import { dropPrefix } from './coordination.helpers.js';
 import { describeRedis, randomPrefix, type RedisServer } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
-/** Deletes every key of a test prefix, so a shared REDIS_URL server is left clean. */
-async function dropPrefix(url: string, prefix: string): Promise<void> {
-  const raw = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await raw.connect();
-    const keys = await raw.keys(`${prefix}:*`);
-    if (keys.length > 0) await raw.del(...keys);
-  } finally {
-    raw.disconnect();
-  }
-}
 
 await describeRedis('redis coordination', (server: RedisServer) => {
   coordinationContract('redis', async () => {
@@ -85,6 +75,9 @@ describe('redis adapter pieces (no server needed)', () => {
     assert.equal(k.channel('tasks:commands'), 'sw:tasks:commands');
     assert.equal(k.topicOf('sw:tasks:commands'), 'tasks:commands');
     assert.equal(k.topicOf('other:tasks:commands'), null);
+    // Document ids are escaped (base64url), so `v1:fence` and `v1` never share a key.
+    assert.equal(k.docLog('v1'), 'sw:doc:djE:log');
+    assert.equal(k.docSaved('v1:fence'), 'sw:doc:djE6ZmVuY2U:saved');
   });
 
   it('maps Sentinel URLs to ioredis sentinel options', () => {

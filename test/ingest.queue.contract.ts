@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { ErrorCode } from '../src/errors.js';
 import { JobTimeoutError, PermanentJobError, TransientJobError } from '../src/ingest/errors.js';
-import type { JobContext, JobOutcome, JobQueue, JobQueueOptions } from '../src/ingest/queue/JobQueue.js';
+import type { JobContext, JobOutcome, JobQueue, JobQueueOptions } from '../src/coordination/jobs/JobQueue.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 /** Two handles on one backend ("two instances"); for memory both are the same queue. */

@@ -1,8 +1,8 @@
 import './helpers/guard.js';
-import { MemoryJobQueue } from '../src/ingest/queue/MemoryJobQueue.js';
+import { createMemoryCoordination } from '../src/coordination/memory/index.js';
 import { jobQueueContract } from './ingest.queue.contract.js';
 
 jobQueueContract('memory', async (options) => {
-  const queue = new MemoryJobQueue(options);
-  return { a: queue, b: queue, cleanup: () => queue.close() };
+  const coord = createMemoryCoordination({ jobs: options });
+  return { a: coord.jobs, b: coord.jobs, cleanup: () => coord.close() };
 });

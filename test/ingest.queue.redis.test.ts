@@ -4,7 +4,6 @@ import { it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createRedisCoordination } from '../src/coordination/redis/index.js';
 import { ErrorCode, SwitchyardError } from '../src/errors.js';
-import { BullJobQueue } from '../src/ingest/queue/BullJobQueue.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { jobQueueContract, FAST_QUEUE } from './ingest.queue.contract.js';
 import { describeRedis, randomPrefix } from './helpers/redis.js';
@@ -14,15 +13,12 @@ await describeRedis('job queue on Redis (BullMQ)', (server) => {
     const keyPrefix = randomPrefix();
     const logger = silentLogger();
     // Two coordinations = two instances: cancel commands must cross the bus.
-    const c1 = await createRedisCoordination({ url: server.url, keyPrefix, logger });
-    const c2 = await createRedisCoordination({ url: server.url, keyPrefix, logger });
-    const a = await BullJobQueue.create({ ...options, url: server.url, keyPrefix, logger, bus: c1.bus });
-    const b = await BullJobQueue.create({ ...options, url: server.url, keyPrefix, logger, bus: c2.bus });
+    const c1 = await createRedisCoordination({ url: server.url, keyPrefix, logger, jobs: options });
+    const c2 = await createRedisCoordination({ url: server.url, keyPrefix, logger, jobs: options });
     return {
-      a,
-      b,
+      a: c1.jobs,
+      b: c2.jobs,
       cleanup: async () => {
-        await Promise.all([a.close(), b.close()]);
         await Promise.all([c1.close(), c2.close()]);
       },
     };
@@ -31,17 +27,15 @@ await describeRedis('job queue on Redis (BullMQ)', (server) => {
   it('refuses to start when Redis may evict keys (maxmemory-policy is not noeviction)', async () => {
     const admin = new Redis(server.url);
     const keyPrefix = randomPrefix();
-    const coord = await createRedisCoordination({ url: server.url, keyPrefix, logger: silentLogger() });
     try {
       await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
       await assert.rejects(
-        BullJobQueue.create({ ...FAST_QUEUE, url: server.url, keyPrefix, logger: silentLogger(), bus: coord.bus }),
+        createRedisCoordination({ url: server.url, keyPrefix, logger: silentLogger(), jobs: FAST_QUEUE }),
         (err: unknown) => err instanceof SwitchyardError && err.code === ErrorCode.QUEUE_MISCONFIGURED && /allkeys-lru/.test(err.message),
       );
     } finally {
       await admin.config('SET', 'maxmemory-policy', 'noeviction');
       admin.disconnect();
-      await coord.close();
     }
   });
 });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { MemoryMemberSets } from '../src/coordination/memory/MemoryMemberSets.js';
 import type { MemberSets } from '../src/coordination/ports.js';
-import { RedisMemberSets } from '../src/coordination/redis/RedisMemberSets.js';
+import { createRedisCoordination } from '../src/coordination/redis/index.js';
+import type { Coordination } from '../src/coordination/ports.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { describeRedis, randomPrefix } from './helpers/redis.js';
 
@@ -41,10 +42,13 @@ function contract(name: string, make: () => Promise<{ a: MemberSets; b: MemberSe
 
 await describeRedis('note session sets on Redis', (server) => {
   const keyPrefix = randomPrefix();
-  contract('redis', async () => ({
-    a: await RedisMemberSets.connect({ url: server.url, keyPrefix, logger: silentLogger() }),
-    b: await RedisMemberSets.connect({ url: server.url, keyPrefix, logger: silentLogger() }),
-  }));
+  // Two backends (two instances) on one Redis: each provides its own MemberSets over its connections.
+  const backends: Coordination[] = [];
+  after(() => Promise.all(backends.map((c) => c.close())));
+  contract('redis', async () => {
+    for (let i = 0; i < 2; i++) backends.push(await createRedisCoordination({ url: server.url, keyPrefix, logger: silentLogger() }));
+    return { a: backends[0]!.memberSets, b: backends[1]!.memberSets };
+  });
 });
 
 // Registered after the await: suites added once node:test started running would be lost.

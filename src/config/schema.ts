@@ -176,6 +176,18 @@ export const ConfigSchema = z
       unloadGraceMs: ms(10),
       /** Queued messages per document before its sockets are closed as overloaded. */
       mailboxCapacity: z.number().int().min(16),
+      /** …and queued frame bytes per document (frames are up to gateway.docMaxPayloadBytes each). */
+      mailboxMaxBytes: z.number().int().min(1_048_576),
+      /**
+       * Largest awareness frame a `/doc` socket may send, bytes; larger ones are refused
+       * for that socket (they would be relayed to every member and republished on Redis).
+       */
+      maxAwarenessBytes: z.number().int().min(1_024),
+      /** Largest a document may grow to, bytes of encoded Yjs state; larger client updates are refused. */
+      maxDocumentBytes: z.number().int().min(65_536),
+      /** Per-`/doc`-socket token bucket: frames per second, and the burst above it. */
+      messagesPerSecond: z.number().int().min(1),
+      messageBurst: z.number().int().min(1),
     }),
     shutdownTimeoutMs: ms(100),
     threadPoolSize: z.number().int().min(0).max(256),

@@ -2,11 +2,18 @@
  * Coordination ports: what the runtime needs from a backend that many instances
  * can share. Two adapters implement them: `memory/` (one process, the embedded
  * default) and `redis/` (many processes or machines). Both pass one contract
- * suite (test/coordination.contract.ts).
+ * suite per port (test/coordination.contract.ts, test/doclog.contract.ts,
+ * test/ingest.queue.contract.ts). The two larger ports have files of their own:
+ * `DocumentLog.ts` (document update streams) and `jobs/JobQueue.ts` (ingestion jobs).
  *
  * Times are epoch milliseconds supplied by the caller, so tests can drive the
  * clock and every instance on a machine agrees on "now".
  */
+import type { DocumentLog } from './DocumentLog.js';
+import type { JobQueue } from './jobs/JobQueue.js';
+
+export type { DocumentLog, LogEntry, LogSubscriber } from './DocumentLog.js';
+export type { JobQueue, JobQueueOptions } from './jobs/JobQueue.js';
 
 export type Role = 'user' | 'admin';
 
@@ -162,7 +169,10 @@ export interface InstanceRegistry {
 
 export type CoordinationKind = 'memory' | 'redis';
 
-/** Everything a backend provides, built once by the composition root. */
+/**
+ * Everything a backend provides, built once by the composition root from one set
+ * of connections. Services receive the ports they need; none picks an adapter.
+ */
 export interface Coordination {
   readonly kind: CoordinationKind;
   readonly sessions: SessionPool;
@@ -171,8 +181,15 @@ export interface Coordination {
   readonly tasks: TaskRegistry;
   readonly bus: MessageBus;
   readonly instances: InstanceRegistry;
+  /** Cross-instance update streams of documents. */
+  /** Named sets of members with a last-seen time (who is in a note, on every instance). */
+  readonly memberSets: MemberSets;
+  readonly docLog: DocumentLog;
+  /** Ingestion jobs. */
+  readonly jobs: JobQueue;
   /** True when the backend answers (readiness). */
   ping(): Promise<boolean>;
+  /** Closes the job queue and the document log, then the connections. */
   close(): Promise<void>;
 }
 

@@ -10,6 +10,10 @@ export interface DocSocketData {
 
 let nextId = 1;
 
+/** Frames a socket may send before its access check; a y-websocket client sends 2-3 (sync step 1, awareness). */
+const HELD_MAX_FRAMES = 64;
+const HELD_MAX_BYTES = 1024 * 1024;
+
 /**
  * One client of one document, as the document actor sees it. Sends are corked
  * (they happen in actor turns and timers, outside uWS callbacks) and become no-ops
@@ -23,12 +27,35 @@ export class DocConnection {
   admitted = false;
   canWrite = false;
   closed = false;
+  /** Frames received before admission: held here, never in the document's mailbox (null once admitted). */
+  private held: Uint8Array[] | null = [];
+  private heldBytes = 0;
 
   constructor(
     private readonly ws: WebSocket<DocSocketData>,
     readonly docId: string,
     readonly principal: Principal,
   ) {}
+
+  /**
+   * Keeps a frame that arrived before the access check. False when the socket is over
+   * the bound: a user without access must not fill the mailbox others' edits go through.
+   */
+  hold(frame: Uint8Array): boolean {
+    if (!this.held) return false;
+    if (this.held.length >= HELD_MAX_FRAMES || this.heldBytes + frame.byteLength > HELD_MAX_BYTES) return false;
+    this.held.push(frame);
+    this.heldBytes += frame.byteLength;
+    return true;
+  }
+
+  /** The held frames, in arrival order; from now on frames go to the mailbox. */
+  takeHeld(): Uint8Array[] {
+    const frames = this.held ?? [];
+    this.held = null;
+    this.heldBytes = 0;
+    return frames;
+  }
 
   send(message: Uint8Array): void {
     if (this.closed) return;

@@ -34,7 +34,7 @@ export class DocMetrics {
       registers: [registry],
     });
     this.refusedWrites = new Counter({ name: 'switchyard_docs_refused_writes_total', help: 'Updates from readers refused', registers: [registry] });
-    this.saves = new Counter({ name: 'switchyard_docs_saves_total', help: 'Document saves, by result (ok, failed, skipped)', labelNames: ['result'], registers: [registry] });
+    this.saves = new Counter({ name: 'switchyard_docs_saves_total', help: 'Document saves, by result (ok, failed, skipped, refused: the writer lease was lost)', labelNames: ['result'], registers: [registry] });
     this.loads = new Counter({ name: 'switchyard_docs_loads_total', help: 'Document loads, by result (ok, missing, failed)', labelNames: ['result'], registers: [registry] });
   }
 }

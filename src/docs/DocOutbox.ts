@@ -67,6 +67,15 @@ export class DocOutbox {
     this.append();
   }
 
+  /** The document was deleted: nothing more is broadcast or appended. */
+  discard(): void {
+    this.pending = [];
+    this.unsent = [];
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
   /** Resolves when every local update reached the log (or the outbox stopped retrying). */
   async drain(): Promise<void> {
     this.append();

@@ -1,8 +1,10 @@
 import { ErrorCode, errorMessage } from '../errors.js';
+import { keySafe } from '../coordination/keySafe.js';
+import { Lease } from '../coordination/Lease.js';
 import type { LeaseLock } from '../coordination/ports.js';
 import type { Logger } from '../observability/logger.js';
 import type { DocumentStore } from '../storage/ports.js';
-import { compareIds, type DocumentLog } from './DocumentLog.js';
+import { compareIds, type DocumentLog } from '../coordination/DocumentLog.js';
 import type { DocMetrics } from './DocMetrics.js';
 
 export interface PersistenceOptions {
@@ -43,28 +45,32 @@ export interface PersistenceDeps {
   readonly options: PersistenceOptions;
 }
 
+/** The writer lease of a document; the id is escaped so `v1:fence`'s lock is never `v1`'s fence. */
+export function persistLockName(docId: string): string {
+  return `doc-persist:${keySafe(docId)}`;
+}
+
 /**
  * Debounced durable saves of one document with one writer across the cluster. The
- * writer holds the lease `doc-persist:<id>`; on taking it, it first merges the
- * stored state, so a new writer never overwrites what the previous one saved. A
- * save records which log entries it covers, then trims them from the log. An
- * instance that is not the writer stays dirty until the writer's save covers its
- * own last update. Disabled (never saves) until the document loaded successfully.
+ * writer holds the lease `doc-persist:<escaped id>` (a coordination Lease, renewed on
+ * every persist turn); on taking it, it first merges the stored state, so a new
+ * writer never overwrites what the previous one saved. Every save checks the lease
+ * right before writing: one that starts after the lease lapsed (a slow save queued
+ * behind another) is refused and writes nothing. A save records which log entries it
+ * covers, then trims them from the log. An instance that is not the writer stays
+ * dirty until the writer's save covers its own last update. Disabled (never saves)
+ * until the document loaded successfully.
  */
 export class DocPersistence {
   private dirty = false;
   private firstDirtyAt = 0;
   private cancel: (() => void) | null = null;
-  private holding = false;
-  /** Fence of the writer lease held; every save passes it, so storage refuses a superseded writer. */
-  private fence: number | undefined;
+  private readonly lease: Lease;
   private saving: Promise<void> = Promise.resolve();
   private enabled = false;
 
-  constructor(private readonly deps: PersistenceDeps, private readonly hooks: PersistenceHooks) {}
-
-  private get lockName(): string {
-    return `doc-persist:${this.deps.docId}`;
+  constructor(private readonly deps: PersistenceDeps, private readonly hooks: PersistenceHooks) {
+    this.lease = new Lease(deps.lock, { name: persistLockName(deps.docId), owner: deps.owner, ttlMs: deps.options.leaseTtlMs });
   }
 
   /** Only a successfully loaded document may ever be saved. */
@@ -126,9 +132,7 @@ export class DocPersistence {
   async release(): Promise<void> {
     this.enabled = false;
     this.cancel?.();
-    if (!this.holding) return;
-    this.holding = false;
-    await this.deps.lock.release(this.lockName, this.deps.owner).catch(() => false);
+    await this.lease.release();
   }
 
   private arm(delayMs: number): void {
@@ -137,16 +141,12 @@ export class DocPersistence {
   }
 
   private async ensureWriter(): Promise<boolean> {
-    const { lock, owner, options } = this.deps;
     try {
-      if (this.holding && (await lock.renew(this.lockName, owner, options.leaseTtlMs))) return true;
-      this.holding = false;
-      const grant = await lock.acquire(this.lockName, owner, options.leaseTtlMs);
-      if (!grant) return false;
-      this.holding = true;
-      this.fence = grant.fence;
-      // A new writer starts from what the previous one saved, and locks out any earlier writer's late save.
-      const stored = await this.deps.storage.claimState(this.deps.docId, grant.fence);
+      if (this.lease.held && (await this.lease.renew())) return true;
+      const held = await this.lease.tryAcquire();
+      if (!held) return false;
+      // A new writer starts from what the previous one saved, and its fence locks out any earlier writer's late save.
+      const stored = await this.deps.storage.claimState(this.deps.docId, held.fence);
       if (stored) this.hooks.mergeStored(stored);
       return true;
     } catch (err) {
@@ -166,12 +166,20 @@ export class DocPersistence {
 
   private async save(snap: DocSnapshot): Promise<void> {
     const { storage, log, docId, metrics, logger } = this.deps;
+    const held = this.lease.held;
+    if (!held) {
+      // Another instance may be the writer now: it merged the stored state and owns the next save.
+      metrics.saves.inc({ result: 'refused' });
+      logger.warn({ doc: docId }, 'document save refused: the writer lease was lost; will retry as a candidate writer');
+      if (this.enabled) this.markDirty();
+      return;
+    }
     try {
-      await storage.saveState(docId, snap.state, this.fence);
+      await storage.saveState(docId, snap.state, held.fence);
       metrics.saves.inc({ result: 'ok' });
     } catch (err) {
       metrics.saves.inc({ result: 'failed' });
-      if ((err as { code?: string }).code === ErrorCode.LEASE_LOST) this.holding = false; // superseded: re-acquire (and merge) before saving again
+      if ((err as { code?: string }).code === ErrorCode.LEASE_LOST) await this.lease.release().catch(() => {}); // superseded: re-acquire (and merge) before saving again
       logger.warn({ doc: docId, err: errorMessage(err) }, 'document save failed; will retry');
       if (this.enabled) this.markDirty();
       return;

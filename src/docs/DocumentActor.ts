@@ -2,7 +2,7 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import type { ActorContext, Behavior, StopReason } from '../actors/types.js';
 import type { LeaseLock, MessageBus } from '../coordination/ports.js';
-import { ErrorCode, errorMessage } from '../errors.js';
+import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
 import type { NoteRelay } from '../http/notes.js';
 import { NoteSessions, type NoteMessage, type NoteReply } from './notes/NoteSessions.js';
 import type { Logger } from '../observability/logger.js';
@@ -10,9 +10,12 @@ import type { DocumentRecord, DocumentStore } from '../storage/ports.js';
 import { canRead, canWrite } from './access.js';
 import { loadMergedState, type Compactor } from './compact.js';
 import { DocConnection, awarenessTopic, docTopic } from './DocConnection.js';
-import { LOG_START, type DocumentLog, type LogEntry } from './DocumentLog.js';
+import { LOG_START, type DocumentLog, type LogEntry } from '../coordination/DocumentLog.js';
 import type { DocMetrics } from './DocMetrics.js';
 import { DocOutbox } from './DocOutbox.js';
+import type { DocStats } from './DocStats.js';
+
+export { DocStats } from './DocStats.js';
 import { DocPersistence, type PersistenceOptions } from './DocPersistence.js';
 import * as P from './protocol.js';
 import { rootTexts } from './text.js';
@@ -27,7 +30,8 @@ export type DocMessage =
   | { readonly type: 'persist' }
   | { readonly type: 'keepalive' }
   | { readonly type: 'snapshot' }
-  | NoteMessage;
+  | NoteMessage
+  | { readonly type: 'deleted' };
 
 export type { NoteReply };
 
@@ -36,13 +40,6 @@ export interface DocSnapshotReply {
   readonly text: Record<string, string>;
   /** The latest content snapshot of a Socket.IO note client, while the document is loaded. */
   readonly content?: unknown;
-}
-
-/** Live counts across every document actor of this instance, read by the metrics. */
-export class DocStats {
-  loaded = 0;
-  awareness = 0;
-  readonly connections = new Map<string, number>();
 }
 
 /** What a document actor may touch: ports and its own instance's counters, not the runtime. */
@@ -56,14 +53,14 @@ export interface DocActorDeps {
   readonly stats: DocStats;
   readonly logger: Logger;
   readonly persistence: PersistenceOptions;
+  /** Client updates that would grow the document past this many bytes are refused (docs.maxDocumentBytes). */
+  readonly maxDocumentBytes: number;
   /** Delivers a message to this document's actor from outside its turns (log reader, bus). */
   readonly tell: (docId: string, msg: DocMessage) => void;
   readonly compact: Compactor;
   /** Where updates of this instance's y-websocket clients go for Socket.IO note sockets (docs/notes). */
   readonly noteRelay?: NoteRelay;
 }
-
-/** The bus topic relaying awareness between instances (ephemeral, so at-most-once is enough). */
 
 type State = 'ready' | 'missing' | 'failed';
 
@@ -82,6 +79,8 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   /** Socket.IO note members on this instance (they keep the document loaded, as sockets do). */
   private readonly notes = new NoteSessions();
   private appliedId = LOG_START;
+  /** Upper bound of the encoded state: exact at load and at each save, plus every update applied since. */
+  private sizeBound = 0;
   private outbox: DocOutbox | null = null;
   private persistence: DocPersistence | null = null;
   private unsubscribe: Array<() => unknown> = [];
@@ -101,6 +100,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
         case 'open':
           return await this.open(msg.conn);
         case 'frame':
+          this.deps.stats.dequeued(this.docId, msg.data.byteLength);
           return this.frame(msg.conn, msg.data);
         case 'close':
           return this.close(msg.conn);
@@ -124,6 +124,8 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
         case 'note-update':
         case 'note-leave':
           return await this.note(msg);
+        case 'deleted':
+          return await this.deleted();
       }
     } catch (err) {
       if (msg.type === 'snapshot') throw err;
@@ -146,6 +148,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     this.conns.clear();
     this.notes.clear();
     this.deps.stats.connections.delete(this.docId);
+    this.deps.stats.queuedBytes.delete(this.docId); // frames left in the mailbox go with it
     if (this.awareness) {
       this.awareness.destroy();
       this.deps.stats.awareness -= 1;
@@ -191,13 +194,18 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     this.deps.stats.loaded += 1;
     this.deps.stats.awareness += 1;
     this.appliedId = lastId;
+    this.sizeBound = merged?.byteLength ?? 0;
     this.state = 'ready';
     const topic = docTopic(this.docId);
     this.outbox = new DocOutbox(this.docId, this.deps, topic, () => this.conns);
     this.persistence = new DocPersistence(
       { docId: this.docId, owner: this.deps.instanceId, ...this.deps, options: this.deps.persistence },
       {
-        snapshot: () => ({ state: Y.encodeStateAsUpdate(doc), appliedId: this.appliedId }),
+        snapshot: () => {
+          const state = Y.encodeStateAsUpdate(doc);
+          this.sizeBound = state.byteLength;
+          return { state, appliedId: this.appliedId };
+        },
         mergeStored: (state) => Y.applyUpdate(doc, state, 'storage'),
         lastOwnId: () => (this.outbox ? this.outbox.lastOwnId : null),
         schedule: (delayMs) => this.ctx.schedule(delayMs, { type: 'persist' }),
@@ -262,6 +270,8 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     const states = [...this.awareness.getStates().keys()];
     if (states.length > 0) conn.send(P.encodeAwareness(this.awareness, states));
     this.armKeepalive();
+    // What the client sent before its access check, in order, ahead of anything queued since.
+    for (const frame of conn.takeHeld()) this.frame(conn, frame);
   }
 
   private async retryLoad(): Promise<void> {
@@ -306,8 +316,14 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
           }
           return;
         }
+        if (this.sizeBound + msg.update.byteLength > this.deps.maxDocumentBytes && !P.isEmptyUpdate(msg.update)) {
+          // Closed, not just dropped: the client would otherwise believe the update was taken.
+          conn.send(P.encodePermissionDenied(`${ErrorCode.PAYLOAD_TOO_LARGE}: the document would pass its ${this.deps.maxDocumentBytes}-byte limit`));
+          return conn.close(P.DocCloseCodes.TOO_LARGE);
+        }
         try {
           Y.applyUpdate(this.doc, msg.update, conn);
+          this.sizeBound += msg.update.byteLength;
           this.deps.metrics.updates.inc({ source: 'client' });
         } catch (err) {
           return this.refuse(conn, 'update', err);
@@ -340,7 +356,9 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     const foreign = entries.filter((e) => e.origin !== this.deps.instanceId).map((e) => e.update);
     if (foreign.length > 0) {
       try {
-        Y.applyUpdate(this.doc, foreign.length === 1 ? foreign[0]! : Y.mergeUpdates(foreign), 'remote');
+        const update = foreign.length === 1 ? foreign[0]! : Y.mergeUpdates(foreign);
+        Y.applyUpdate(this.doc, update, 'remote');
+        this.sizeBound += update.byteLength;
         this.deps.metrics.updates.inc({ source: 'remote' }, foreign.length);
       } catch (err) {
         this.deps.logger.error({ doc: this.docId, err: errorMessage(err) }, 'remote document update did not apply; skipped');
@@ -368,8 +386,20 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     return reply;
   }
 
+  /** The record is gone: sockets are told NOT_FOUND, nothing more is saved or appended. */
+  private async deleted(): Promise<void> {
+    this.state = 'missing';
+    this.record = null;
+    this.outbox?.discard();
+    await this.persistence?.release();
+    for (const conn of [...this.conns]) {
+      conn.close(P.DocCloseCodes.NOT_FOUND);
+      this.close(conn);
+    }
+  }
+
   private snapshot(): DocSnapshotReply | null {
-    if (this.state === 'failed') throw new Error('document failed to load');
+    if (this.state === 'failed') throw new SwitchyardError(ErrorCode.DOC_LOAD_FAILED, `document ${this.docId} failed to load; try again shortly`);
     if (!this.record || !this.doc) return null;
     const content = this.notes.content;
     return { record: this.record, text: rootTexts(this.doc), ...(content === undefined ? {} : { content }) };

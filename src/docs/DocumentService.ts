@@ -6,17 +6,13 @@ import type { RouteTarget, SocketRouteTarget } from '../http/ports.js';
 import type { Logger } from '../observability/logger.js';
 import type { Registry } from '../observability/metrics.js';
 import type { DocumentStore } from '../storage/ports.js';
-import type { DocumentLog } from './DocumentLog.js';
+import type { DocumentLog } from '../coordination/DocumentLog.js';
 import { DocMetrics } from './DocMetrics.js';
-import { DocStats, DocumentActor, type DocMessage, type DocSnapshotReply } from './DocumentActor.js';
-import { DocumentSocket } from './DocumentSocket.js';
-import { MemoryDocumentLog } from './MemoryDocumentLog.js';
-import { RedisDocumentLog } from './RedisDocumentLog.js';
+import { DocumentActor, type DocMessage, type DocSnapshotReply } from './DocumentActor.js';
+import { DocStats } from './DocStats.js';
+import { DocumentSocket, type RateLimitFactory } from './DocumentSocket.js';
 import { registerDocRoutes } from './routes.js';
 import { compact, type Compactor } from './compact.js';
-import type { MemberSets } from '../coordination/ports.js';
-import { MemoryMemberSets } from '../coordination/memory/MemoryMemberSets.js';
-import { RedisMemberSets } from '../coordination/redis/RedisMemberSets.js';
 import { NoteBridge } from './notes/NoteBridge.js';
 
 export interface DocumentServiceDeps {
@@ -29,15 +25,20 @@ export interface DocumentServiceDeps {
   readonly logger: Logger;
   /** Merges update logs (in the worker pool when one is given). @default inline */
   readonly compact?: Compactor;
+  /** Per-socket frame limit of `/doc` sockets (docs.messagesPerSecond / messageBurst). */
+  readonly rateLimit: RateLimitFactory;
 }
 
 /** The actor kind of documents: `doc:<id>`. */
 export const DOC_KIND = 'doc';
 
+/** Bus topic announcing a deleted document (payload: its id) to every instance. */
+const DELETED_TOPIC = 'docs:deleted';
+
 /**
  * Collaborative documents (SPEC §5 "Documents"): registers the `doc` actor kind,
- * the `/doc/<id>` socket and the `/api/docs` routes, and owns the cross-instance
- * update log (Redis streams in cluster mode, in-process otherwise).
+ * the `/doc/<id>` socket and the `/api/docs` routes. The cross-instance update log
+ * is the coordination backend's (`coordination.docLog`).
  */
 export class DocumentService {
   readonly stats = new DocStats();
@@ -46,7 +47,7 @@ export class DocumentService {
   /** The Socket.IO notes protocol over these documents (the gateway's NotesPort). */
   readonly notes: NoteBridge;
 
-  private constructor(private readonly deps: DocumentServiceDeps, readonly log: DocumentLog, private readonly noteSets: MemberSets) {
+  private constructor(private readonly deps: DocumentServiceDeps, readonly log: DocumentLog) {
     this.compact = deps.compact ?? compact;
     const { config, actors, coordination, logger } = deps;
     const metrics = new DocMetrics(deps.registry, {
@@ -64,6 +65,7 @@ export class DocumentService {
       metrics,
       stats: this.stats,
       logger,
+      maxDocumentBytes: config.docs.maxDocumentBytes,
       persistence: { debounceMs: config.docs.persistDebounceMs, maxWaitMs: config.docs.persistMaxWaitMs, leaseTtlMs: config.docs.persistLeaseTtlMs },
       tell: (docId: string, msg: DocMessage) => this.tellQuietly(docId, msg),
       compact: this.compact,
@@ -73,7 +75,7 @@ export class DocumentService {
       ask: (docId, msg) => actors.ask(DOC_KIND, docId, msg),
       loaded: (docId) => actors.has(DOC_KIND, docId),
       storage: deps.storage,
-      sets: noteSets,
+      sets: coordination.memberSets,
       sessionTtlMs: config.presence.sessionTimeoutMs,
       now: Date.now,
     });
@@ -87,15 +89,33 @@ export class DocumentService {
   }
 
   static async create(deps: DocumentServiceDeps): Promise<DocumentService> {
-    const log: DocumentLog =
-      deps.coordination.kind === 'redis'
-        ? await RedisDocumentLog.connect({ url: deps.config.redisUrl!, keyPrefix: deps.config.redisKeyPrefix, logger: deps.logger })
-        : new MemoryDocumentLog();
-    const noteSets: MemberSets =
-      deps.coordination.kind === 'redis'
-        ? await RedisMemberSets.connect({ url: deps.config.redisUrl!, keyPrefix: deps.config.redisKeyPrefix, logger: deps.logger })
-        : new MemoryMemberSets();
-    return new DocumentService(deps, log, noteSets);
+    const service = new DocumentService(deps, deps.coordination.docLog);
+    await deps.coordination.bus.subscribe(DELETED_TOPIC, (docId) => void service.unload(docId));
+    return service;
+  }
+
+  /**
+   * Deletes a document (the route checked ownership): the record first, so no save or
+   * load brings it back; then its actor on every instance (sockets get NOT_FOUND); then
+   * its log, so a document later created with the same id starts empty.
+   */
+  async remove(docId: string): Promise<void> {
+    await this.deps.storage.delete(docId);
+    await this.unload(docId);
+    await this.deps.coordination.bus.publish(DELETED_TOPIC, docId).catch((err: unknown) => {
+      this.deps.logger.warn({ doc: docId, err }, 'document deletion not announced; other instances unload it when idle');
+    });
+    await this.log.drop(docId);
+  }
+
+  private async unload(docId: string): Promise<void> {
+    if (!this.deps.actors.has(DOC_KIND, docId)) return;
+    try {
+      await this.deps.actors.ask(DOC_KIND, docId, { type: 'deleted' });
+    } catch (err) {
+      if (!(err instanceof ActorStoppedError)) this.deps.logger.warn({ doc: docId, err }, 'deleted document did not unload cleanly');
+    }
+    await this.deps.actors.stop(DOC_KIND, docId);
   }
 
   /** Adds the document socket and REST routes to the gateway (before it listens). */
@@ -104,12 +124,15 @@ export class DocumentService {
       gateway,
       config: this.deps.config,
       logger: this.deps.logger,
+      rateLimit: this.deps.rateLimit,
+      stats: this.stats,
       tell: (docId, msg) => this.deps.actors.tell(DOC_KIND, docId, msg),
     });
     this.socket.attach();
     registerDocRoutes(gateway, {
       storage: this.deps.storage,
       log: this.log,
+      remove: (docId) => this.remove(docId),
       compact: this.compact,
       liveSnapshot: (docId) =>
         this.deps.actors.has(DOC_KIND, docId) ? this.deps.actors.ask<DocSnapshotReply | null>(DOC_KIND, docId, { type: 'snapshot' }) : undefined,
@@ -126,10 +149,8 @@ export class DocumentService {
     this.socket?.closeAll();
   }
 
-  /** After the actors stopped (their saves are done): stops reading the log. */
-  async close(): Promise<void> {
-    await Promise.all([this.log.close(), this.noteSets.close()]);
-  }
+  /** After the actors stopped (their saves are done). The log is the backend's: it closes with it. */
+  async close(): Promise<void> {}
 
   private tellQuietly(docId: string, msg: DocMessage): void {
     try {

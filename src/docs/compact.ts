@@ -4,8 +4,8 @@ import { SwitchyardError } from '../errors.js';
 import { PoolTaskError } from '../pool/PoolTaskError.js';
 import type { PoolRunOptions } from '../pool/WorkerPool.js';
 import type { DocumentStore } from '../storage/ports.js';
-import type { DocumentLog } from './DocumentLog.js';
 import type { MergeUpdatesResult, MergeUpdatesTask } from './mergeTask.js';
+import type { DocumentLog } from '../coordination/DocumentLog.js';
 
 /** Merges Yjs updates into one (the compaction of a document's update log). */
 export type Compactor = (updates: readonly Uint8Array[]) => Promise<Uint8Array>;

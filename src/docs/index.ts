@@ -1,6 +1,4 @@
 export { DocumentService, DOC_KIND, type DocumentServiceDeps } from './DocumentService.js';
 export { DocCloseCodes, MessageType, SyncType } from './protocol.js';
 export { compact } from './compact.js';
-export type { DocumentLog, LogEntry, LogSubscriber } from './DocumentLog.js';
-export { MemoryDocumentLog } from './MemoryDocumentLog.js';
-export { RedisDocumentLog } from './RedisDocumentLog.js';
+export type { DocumentLog, LogEntry, LogSubscriber } from '../coordination/DocumentLog.js';

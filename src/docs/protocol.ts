@@ -29,6 +29,10 @@ export const DocCloseCodes = Object.freeze({
   NOT_FOUND: { code: 4404, reason: 'no such document' },
   /** The document's mailbox is full: the client sends faster than it is applied. */
   OVERLOADED: { code: 4429, reason: 'document overloaded' },
+  /** An update would grow the document past docs.maxDocumentBytes; it was not applied. */
+  TOO_LARGE: { code: 4413, reason: 'document too large' },
+  /** The socket sent more frames than its token bucket allows (docs.messagesPerSecond). */
+  RATE_LIMITED: { code: 4430, reason: 'too many document messages' },
   /** The stored state could not be loaded; nothing is accepted until it can be. */
   UNAVAILABLE: { code: 4503, reason: 'document unavailable' },
 } as const);
@@ -98,6 +102,11 @@ function validateAwareness(update: Uint8Array): void {
 }
 
 /** True when an update carries no structs and no deletions (e.g. a reader's empty sync step 2). */
+/** Whether a frame is an awareness message, read from its first byte (the type varint, < 128) without decoding it. */
+export function isAwarenessFrame(frame: Uint8Array): boolean {
+  return frame.byteLength > 0 && frame[0] === MessageType.Awareness;
+}
+
 export function isEmptyUpdate(update: Uint8Array): boolean {
   const { structs, ds } = Y.decodeUpdate(update);
   return structs.length === 0 && ds.clients.size === 0;

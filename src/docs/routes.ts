@@ -6,7 +6,7 @@ import type { RouteTarget } from '../http/ports.js';
 import type { DocumentStore } from '../storage/ports.js';
 import { canRead, initialAccess } from './access.js';
 import { loadMergedState, type Compactor } from './compact.js';
-import type { DocumentLog } from './DocumentLog.js';
+import type { DocumentLog } from '../coordination/DocumentLog.js';
 import type { DocSnapshotReply } from './DocumentActor.js';
 import { DOC_ID } from './DocumentSocket.js';
 import { rootTexts } from './text.js';
@@ -15,6 +15,8 @@ export interface DocRoutesDeps {
   readonly storage: DocumentStore;
   readonly log: DocumentLog;
   readonly compact: Compactor;
+  /** Deletes the document everywhere (record, actors, log). */
+  readonly remove: (docId: string) => Promise<void>;
   /** The live document when it is loaded on this instance, else undefined. */
   readonly liveSnapshot: (docId: string) => Promise<DocSnapshotReply | null> | undefined;
 }
@@ -27,7 +29,7 @@ function stringList(value: unknown, name: string): string[] | undefined {
   return value as string[];
 }
 
-/** `POST /api/docs` and `GET /api/docs/<id>` (SPEC §4.4). */
+/** `POST /api/docs`, `GET /api/docs/<id>` (SPEC §4.4) and `DELETE /api/docs/<id>` (owner only). */
 export function registerDocRoutes(gateway: RouteTarget, deps: DocRoutesDeps): void {
   gateway.route('POST', '/api/docs', async ({ principal, body }) => {
     const input = (body ?? {}) as { id?: unknown; access?: { read?: unknown; write?: unknown } };
@@ -56,15 +58,31 @@ export function registerDocRoutes(gateway: RouteTarget, deps: DocRoutesDeps): vo
     // The latest Socket.IO note content snapshot (md/html/json), while the document is loaded here.
     return live?.content === undefined ? reply : { ...reply, content: live.content };
   });
+
+  gateway.route('DELETE', '/api/docs/:id', async ({ principal, params }) => {
+    const id = params.id!;
+    const record = await deps.storage.get(id);
+    if (!record) throw new SwitchyardError(ErrorCode.NOT_FOUND, `no document ${id}`);
+    // Writers may edit, not destroy: only the owner deletes.
+    if (record.owner !== principal!.userId) throw new SwitchyardError(ErrorCode.FORBIDDEN, `only the owner deletes document ${id}`);
+    await deps.remove(id);
+    return { id, deleted: true };
+  });
 }
 
-/** Stored state plus the log entries no save covered yet: what a fresh load would see. */
+/**
+ * Stored state plus the log entries no save covered yet: what a fresh load would
+ * see. A state that does not load is DOC_LOAD_FAILED (503), as from a loaded actor.
+ */
 async function storedText(deps: DocRoutesDeps, id: string): Promise<Record<string, string>> {
-  const { state } = await loadMergedState(deps.storage, deps.log, deps.compact, id);
   const doc = new Y.Doc();
   try {
+    const { state } = await loadMergedState(deps.storage, deps.log, deps.compact, id);
     if (state) Y.applyUpdate(doc, state);
     return rootTexts(doc);
+  } catch (err) {
+    if (err instanceof SwitchyardError && err.code !== ErrorCode.DOC_INVALID_MESSAGE) throw err; // e.g. storage unavailable
+    throw new SwitchyardError(ErrorCode.DOC_LOAD_FAILED, `document ${id} failed to load; try again shortly`, { cause: err });
   } finally {
     doc.destroy();
   }

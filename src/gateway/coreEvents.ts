@@ -1,4 +1,5 @@
 import type { TokenService } from '../auth/tokens.js';
+import { validateModelName } from '../coordination/modelName.js';
 import type { Coordination } from '../coordination/ports.js';
 import { ErrorCode, SwitchyardError } from '../errors.js';
 import type { Connection } from './Connection.js';
@@ -81,7 +82,7 @@ export function registerCoreEvents(dispatcher: EventDispatcher, ctx: CoreEventsC
 
   dispatcher.register(ClientEvent.USAGE, async (conn, data) => {
     const body = asObject(data, ClientEvent.USAGE);
-    const model = requireString(body, 'model', ClientEvent.USAGE);
+    const model = validateModelName(requireString(body, 'model', ClientEvent.USAGE));
     if (!conn.isOpen) return {};
     const now = ctx.now();
     await Promise.all([usage.mark(model, conn.sid, now), sessions.touch(conn.sid, now)]);

@@ -10,7 +10,7 @@ import type { ChunkOptions } from './pipeline/chunk.js';
 import type { ExtractLimits } from './pipeline/extract.js';
 import { detectKind } from './pipeline/fileKind.js';
 import { PREPARE_TASK, runIngestTask, type IngestPool, type PrepareResult } from './poolTasks.js';
-import type { JobContext, JobOutcome, JobQueue, JobWorker } from './queue/JobQueue.js';
+import type { JobContext, JobOutcome, JobQueue, JobWorker } from '../coordination/jobs/JobQueue.js';
 
 export interface IngestServiceOptions {
   readonly dataDir: string;

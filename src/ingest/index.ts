@@ -10,9 +10,7 @@ import { ApiKeyStore } from './ApiKeyStore.js';
 import { resolveKekRing } from './keyEncryptionKeys.js';
 import { Embeddings } from './embed/Embeddings.js';
 import { IngestService } from './IngestService.js';
-import { BullJobQueue } from './queue/BullJobQueue.js';
-import type { JobQueue, JobQueueOptions } from './queue/JobQueue.js';
-import { MemoryJobQueue } from './queue/MemoryJobQueue.js';
+import type { JobQueue, JobQueueOptions } from '../coordination/jobs/JobQueue.js';
 import { registerIngestRoutes } from './routes.js';
 
 export { IngestService } from './IngestService.js';
@@ -58,19 +56,15 @@ export function queueOptionsOf(config: Config): JobQueueOptions {
 }
 
 /**
- * Builds ingestion: the pool (THREAD_POOL_SIZE threads), the job queue (BullMQ on
- * the cluster's Redis, else in memory), the embedding provider and batcher, the
+ * Builds ingestion on the runtime's pool and the backend's job queue
+ * (`coordination.jobs`): the embedding provider and batcher, the
  * service, its REST routes and `file:status` events; then starts consuming and
  * re-enqueues unfinished files.
  */
 export async function startIngest(deps: IngestDeps): Promise<Ingest> {
   const { config } = deps;
   const log = deps.logs.forComponent('ingest');
-  const queueOptions = queueOptionsOf(config);
-  const queue: JobQueue =
-    deps.coordination.kind === 'redis'
-      ? await BullJobQueue.create({ ...queueOptions, url: config.redisUrl!, keyPrefix: config.redisKeyPrefix, logger: log, bus: deps.coordination.bus })
-      : new MemoryJobQueue(queueOptions, log);
+  const queue = deps.coordination.jobs; // built by the backend with queueOptionsOf(config)
   const pool = deps.pool;
   const embeddings = new Embeddings(config.ingest.embedding, pool);
   const ring = resolveKekRing({
@@ -122,8 +116,7 @@ export async function startIngest(deps: IngestDeps): Promise<Ingest> {
     embeddings,
     close: () => {
       closed ??= (async () => {
-        await service.close();
-        await queue.close();
+        await service.close(); // the queue is the backend's: it closes with it
         embeddings.close(); // the pool is shared: the runtime closes it
       })();
       return closed;

@@ -1,4 +1,5 @@
 import { LeaseLostError } from '../../errors.js';
+import { validateModelName } from '../modelName.js';
 import type { LeaseGuard, UsagePool } from '../ports.js';
 import type { MemoryLeaseLock } from './MemoryLeaseLock.js';
 import { TimeIndex } from './TimeIndex.js';
@@ -19,6 +20,7 @@ export class MemoryUsagePool implements UsagePool {
   constructor(private readonly lock: MemoryLeaseLock) {}
 
   async mark(model: string, sid: string, now: number): Promise<void> {
+    validateModelName(model);
     let sessions = this.byModel.get(model);
     if (!sessions) this.byModel.set(model, (sessions = new Map()));
     let entry = sessions.get(sid);

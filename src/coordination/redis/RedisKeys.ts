@@ -1,3 +1,5 @@
+import { keySafe } from '../keySafe.js';
+
 /**
  * Every Redis key and channel name switchyard uses, in one place, under one prefix
  * (config `REDIS_KEY_PREFIX`, e.g. `switchyard`; tests use a random one). For Redis
@@ -63,6 +65,21 @@ export class RedisKeys {
   /** Set of task ids one instance registered (removed together when it dies). */
   taskInstance(instanceId: string): string {
     return `${this.prefix}:tasks:instance:${instanceId}`;
+  }
+
+  /** Stream of a document's updates (the document log); the id is escaped, see keySafe. */
+  docLog(docId: string): string {
+    return `${this.prefix}:doc:${keySafe(docId)}:log`;
+  }
+
+  /** The log id a document's stored state covers (markSaved / savedUpTo). */
+  /** A member set (MemberSets): names are escaped like document ids, so no two can meet. */
+  memberSet(name: string): string {
+    return `${this.prefix}:sets:${keySafe(name)}`;
+  }
+
+  docSaved(docId: string): string {
+    return `${this.prefix}:doc:${keySafe(docId)}:saved`;
   }
 
   /** Pub/sub channel of a bus topic; topic `tasks:commands` is `<prefix>:tasks:commands`. */

@@ -1,16 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { Logger } from '../../observability/logger.js';
 import type { MemberSets } from '../ports.js';
-import { call, closeClient, createClient, waitReady } from './connection.js';
-
-export interface RedisMemberSetsOptions {
-  readonly url: string;
-  /** REDIS_KEY_PREFIX; sets live at `<prefix>:sets:<name>`. */
-  readonly keyPrefix: string;
-  readonly logger: Logger;
-  /** @default 10_000 // ms */
-  readonly connectTimeoutMs?: number;
-}
+import { call } from './connection.js';
+import type { RedisKeys } from './RedisKeys.js';
 
 /**
  * MemberSets on Redis: one sorted set per name, scored by last-seen time, so expiry
@@ -18,21 +9,10 @@ export interface RedisMemberSetsOptions {
  * Each single-key command is atomic on its own; no script is needed.
  */
 export class RedisMemberSets implements MemberSets {
-  private constructor(private readonly redis: Redis, private readonly keyPrefix: string) {}
-
-  static async connect(options: RedisMemberSetsOptions): Promise<RedisMemberSets> {
-    const redis = createClient({ url: options.url, name: `${options.keyPrefix}:sets`, logger: options.logger });
-    try {
-      await waitReady(redis, options.connectTimeoutMs ?? 10_000);
-    } catch (err) {
-      await closeClient(redis);
-      throw err;
-    }
-    return new RedisMemberSets(redis, options.keyPrefix);
-  }
+  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
 
   private key(set: string): string {
-    return `${this.keyPrefix}:sets:${set}`;
+    return this.keys.memberSet(set);
   }
 
   async add(set: string, member: string, now: number): Promise<void> {
@@ -52,7 +32,6 @@ export class RedisMemberSets implements MemberSets {
     return [...members].sort();
   }
 
-  close(): Promise<void> {
-    return closeClient(this.redis);
-  }
+  /** The connection is the backend's: it closes with it. */
+  async close(): Promise<void> {}
 }

@@ -1,10 +1,11 @@
 import type { Redis } from 'ioredis';
+import { validateModelName } from '../modelName.js';
 import type { LeaseGuard, UsagePool } from '../ports.js';
 import { call } from './connection.js';
 import type { RedisKeys } from './RedisKeys.js';
 import type { Scripts } from './scripts.js';
 
-/** Joins model and sid in one zset member; a model may not contain it (nor "\n", the list separator). */
+/** Joins model and sid in one zset member; validateModelName keeps it (and "\n", the list separator) out of models. */
 const SEP = '\u0001';
 
 /**
@@ -24,7 +25,7 @@ export class RedisUsagePool implements UsagePool {
   }
 
   async mark(model: string, sid: string, now: number): Promise<void> {
-    if (!model || model.includes(SEP) || model.includes('\n')) throw new RangeError(`invalid model name ${JSON.stringify(model)}`);
+    validateModelName(model);
     await call(this.redis, 'usage.mark', () => this.scripts.run('usageMark', this.all, [model, sid, now]));
   }
 

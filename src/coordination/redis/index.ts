@@ -1,7 +1,12 @@
 import type { Redis } from 'ioredis';
 import { silentLogger, type Logger } from '../../observability/logger.js';
+import { withDeadline } from '../../util/deadline.js';
+import { DEFAULT_JOB_QUEUE_OPTIONS, type JobQueueOptions } from '../jobs/JobQueue.js';
 import type { Coordination } from '../ports.js';
+import { BullJobQueue } from './BullJobQueue.js';
 import { closeClient, createClient, waitReady } from './connection.js';
+import { RedisMemberSets } from './RedisMemberSets.js';
+import { DOC_LOG_BLOCK_MS, RedisDocumentLog } from './RedisDocumentLog.js';
 import { RedisInstanceRegistry } from './RedisInstanceRegistry.js';
 import { RedisKeys } from './RedisKeys.js';
 import { RedisLeaseLock } from './RedisLeaseLock.js';
@@ -13,6 +18,7 @@ import { Scripts } from './scripts.js';
 
 export { RedisKeys, DEFAULT_BUS_BACKOFF, type BusBackoff };
 export { parseSentinelUrl } from './connection.js';
+export { checkNoEviction } from './BullJobQueue.js';
 
 export interface RedisCoordinationOptions {
   /** `redis://`, `rediss://` or `redis+sentinel://h1:26379,h2:26379/mymaster`. */
@@ -27,35 +33,62 @@ export interface RedisCoordinationOptions {
   readonly connectTimeoutMs?: number;
   /** Bound on one command's round trip. @default 5_000 // ms */
   readonly commandTimeoutMs?: number;
+  /** Job queue settings (config `ingest.*`). @default DEFAULT_JOB_QUEUE_OPTIONS */
+  readonly jobs?: JobQueueOptions;
+  /** Longest blocking XREAD of the document log. @default 5_000 // ms */
+  readonly docLogBlockMs?: number;
 }
 
 /** ping() gives up after this, so a readiness probe never hangs on a stalled socket. */
 const PING_TIMEOUT_MS = 1_000;
 
 /**
- * The cluster backend: two connections per Coordination — commands (and publish)
- * on one, subscriptions on the other, since a subscribed connection can run
- * nothing else. Rejects with BackendUnavailableError when Redis does not answer
- * within `connectTimeoutMs`; after that, outages surface per call and the clients
- * reconnect on their own.
+ * The cluster backend, built from one set of named connections (CLIENT LIST shows them):
+ *
+ * - `<prefix>:cmd` — every non-blocking command: the pools, lock, registries, bus
+ *   publishes, document log appends/reads, and BullMQ's Queue;
+ * - `<prefix>:sub` — bus subscriptions (a subscribed connection can run nothing else);
+ * - `<prefix>:docs-reader` — the document log's one blocking XREAD;
+ * - `<prefix>:jobs-worker` — opened only by a job worker (BullMQ's Worker), which
+ *   duplicates it once for its blocking BZPOPMIN (BullMQ requires both).
+ *
+ * So three connections, five on an instance that runs ingestion jobs (it was seven,
+ * opened from three folders). Rejects with BackendUnavailableError when Redis does
+ * not answer within `connectTimeoutMs`, and with QUEUE_MISCONFIGURED when Redis may
+ * evict keys; after that, outages surface per call and the clients reconnect on their own.
  */
 export async function createRedisCoordination(options: RedisCoordinationOptions): Promise<Coordination> {
   const log = options.logger ?? silentLogger();
   const keys = new RedisKeys(options.keyPrefix);
+  const blockMs = options.docLogBlockMs ?? DOC_LOG_BLOCK_MS;
   const base = { url: options.url, logger: log, commandTimeoutMs: options.commandTimeoutMs };
   const redis = createClient({ ...base, name: `${options.keyPrefix}:cmd` });
   // Our own resubscribe (RedisMessageBus) replaces ioredis', which retries nothing and reports nothing.
   const subscriber = createClient({ ...base, name: `${options.keyPrefix}:sub` }, { autoResubscribe: false });
+  // A blocked XREAD must not be cut by the command timeout.
+  const reader = createClient({ ...base, name: `${options.keyPrefix}:docs-reader`, commandTimeoutMs: blockMs + 5_000 });
+  const clients = [redis, subscriber, reader];
+  let jobs: BullJobQueue;
+  let bus: RedisMessageBus | undefined;
   try {
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
-    await Promise.all([waitReady(redis, timeoutMs), waitReady(subscriber, timeoutMs)]);
+    await Promise.all(clients.map((c) => waitReady(c, timeoutMs)));
+    bus = new RedisMessageBus(redis, subscriber, keys, log, options.busBackoff ?? DEFAULT_BUS_BACKOFF);
+    jobs = await BullJobQueue.create(options.jobs ?? DEFAULT_JOB_QUEUE_OPTIONS, {
+      redis,
+      // Blocking commands (BZPOPMIN) must not time out nor give up while Redis is away.
+      workerConnection: () => createClient({ ...base, name: `${options.keyPrefix}:jobs-worker` }, { maxRetriesPerRequest: null, commandTimeout: undefined }),
+      keyPrefix: options.keyPrefix,
+      logger: log,
+      bus,
+    });
   } catch (err) {
-    await Promise.all([closeClient(redis), closeClient(subscriber)]);
+    bus?.close();
+    await Promise.all(clients.map(closeClient));
     throw err;
   }
-
+  const docLog = await RedisDocumentLog.start({ redis, reader, keys, logger: log, blockMs });
   const scripts = new Scripts(redis);
-  const bus = new RedisMessageBus(redis, subscriber, keys, log, options.busBackoff ?? DEFAULT_BUS_BACKOFF);
   let closed: Promise<void> | null = null;
   return Object.freeze({
     kind: 'redis' as const,
@@ -63,13 +96,18 @@ export async function createRedisCoordination(options: RedisCoordinationOptions)
     usage: new RedisUsagePool(redis, scripts, keys),
     lock: new RedisLeaseLock(scripts, keys),
     tasks: new RedisTaskRegistry(redis, keys),
-    bus,
+    bus: bus!,
     instances: new RedisInstanceRegistry(redis, scripts, keys),
+    memberSets: new RedisMemberSets(redis, keys),
+    docLog,
+    jobs,
     ping: () => ping(redis),
     close: () => {
       closed ??= (async () => {
-        bus.close();
-        await Promise.all([closeClient(redis), closeClient(subscriber)]);
+        await jobs.close();
+        await docLog.close();
+        bus!.close();
+        await Promise.all(clients.map(closeClient));
       })();
       return closed;
     },
@@ -79,15 +117,9 @@ export async function createRedisCoordination(options: RedisCoordinationOptions)
 async function ping(redis: Redis): Promise<boolean> {
   // Not connected: answer at once instead of waiting in the offline queue.
   if (redis.status !== 'ready') return false;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), PING_TIMEOUT_MS)));
-    const reply = redis.ping();
-    reply.catch(() => {}); // a late failure after the timeout won must not go unhandled
-    return (await Promise.race([reply, timeout])) === 'PONG';
+    return (await withDeadline(redis.ping(), PING_TIMEOUT_MS)) === 'PONG';
   } catch {
     return false;
-  } finally {
-    clearTimeout(timer);
   }
 }

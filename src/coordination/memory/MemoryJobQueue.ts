@@ -1,6 +1,7 @@
 import { ErrorCode } from '../../errors.js';
 import { silentLogger, type Logger } from '../../observability/logger.js';
-import { describeJobError, JobCanceledError, PermanentJobError } from '../errors.js';
+import { JobAttempts, type AttemptJob } from '../jobs/attempts.js';
+import { describeJobError, JobCanceledError } from '../jobs/errors.js';
 import {
   TERMINAL_STATES,
   type EnqueueResult,
@@ -13,9 +14,8 @@ import {
   type JobState,
   type JobWorker,
   type WorkerOptions,
-} from './JobQueue.js';
-import { RetryPolicy } from './RetryPolicy.js';
-import { runAttempt } from './runAttempt.js';
+} from '../jobs/JobQueue.js';
+import { RetryPolicy } from '../jobs/RetryPolicy.js';
 
 interface Running {
   readonly worker: MemoryWorker;
@@ -48,12 +48,12 @@ export class MemoryJobQueue implements JobQueue {
   private readonly jobs = new Map<string, Rec>();
   private readonly waiting: string[] = [];
   private readonly workers: MemoryWorker[] = [];
-  private readonly policy: RetryPolicy;
+  private readonly attempts: JobAttempts;
   private tokens = 0;
   private closed = false;
 
-  constructor(readonly options: JobQueueOptions, private readonly log: Logger = silentLogger()) {
-    this.policy = new RetryPolicy(options.maxRetries, options.backoffBaseMs, options.backoffMaxMs);
+  constructor(readonly options: JobQueueOptions, log: Logger = silentLogger()) {
+    this.attempts = new JobAttempts(new RetryPolicy(options.maxRetries, options.backoffBaseMs, options.backoffMaxMs), options.timeoutMs, log);
   }
 
   jobId(fileId: string): string {
@@ -124,14 +124,8 @@ export class MemoryJobQueue implements JobQueue {
     const running: Running = { worker, controller: new AbortController(), token: ++this.tokens };
     rec.running = running;
     worker.active += 1;
-    const job = { id: rec.id, data: rec.data, attempt };
-    let err: unknown;
-    if (attempt > this.policy.maxAttempts) {
-      // Only reachable through lost attempts (dead workers): same limit as any failure.
-      err = new PermanentJobError(ErrorCode.JOB_STALLED, `gave up after ${attempt - 1} attempts; the last worker holding the job died`);
-    } else {
-      err = await runAttempt(worker.processor, { ...job, maxAttempts: this.policy.maxAttempts }, this.options.timeoutMs, running.controller.signal);
-    }
+    const job: AttemptJob = { id: rec.id, data: rec.data, attempt };
+    const err = await this.attempts.run(worker.processor, job, running.controller.signal);
     worker.active -= 1;
     if (rec.running?.token !== running.token) {
       this.pump();
@@ -144,36 +138,27 @@ export class MemoryJobQueue implements JobQueue {
       this.waiting.unshift(rec.id);
       return;
     }
-    const outcome = this.outcomeOf(rec, attempt, err);
-    await worker.report(job, outcome, this.log);
+    const outcome = this.attempts.outcomeOf(attempt, err);
+    this.store(rec, outcome);
+    await this.attempts.report(worker.onOutcome, job, outcome);
     this.pump();
   }
 
-  private outcomeOf(rec: Rec, attempt: number, err: unknown): JobOutcome {
-    if (err === null) {
-      this.settle(rec, 'finished', null);
-      return { state: 'finished' };
-    }
-    const error = describeJobError(err);
-    if (err instanceof JobCanceledError) {
-      this.settle(rec, 'canceled', error);
-      return { state: 'canceled', error };
-    }
-    const decision = this.policy.decide(attempt, err);
-    if (!decision.retry) {
-      this.settle(rec, 'failed', error);
-      return { state: 'failed', error };
+  /** Records the outcome: a terminal state, or a retry armed after its delay. */
+  private store(rec: Rec, outcome: JobOutcome): void {
+    if (outcome.state !== 'deferred') {
+      this.settle(rec, outcome.state, outcome.state === 'finished' ? null : outcome.error);
+      return;
     }
     rec.state = 'deferred';
-    rec.error = error;
+    rec.error = outcome.error;
     rec.timer = setTimeout(() => {
       if (rec.state !== 'deferred') return;
       rec.state = 'queued';
       this.waiting.push(rec.id);
       this.pump();
-    }, decision.delayMs);
+    }, outcome.retryInMs);
     rec.timer.unref();
-    return { state: 'deferred', error, retryInMs: decision.delayMs };
   }
 
   /** A terminal state; the record expires after the result / failure TTL. */
@@ -224,16 +209,12 @@ class MemoryWorker implements JobWorker {
     private readonly options: WorkerOptions,
   ) {}
 
-  hasCapacity(): boolean {
-    return !this.closing && this.active < this.options.concurrency;
+  get onOutcome(): WorkerOptions['onOutcome'] {
+    return this.options.onOutcome;
   }
 
-  async report(job: { id: string; data: IngestJobData; attempt: number }, outcome: JobOutcome, log: Logger): Promise<void> {
-    try {
-      await this.options.onOutcome?.(job, outcome);
-    } catch (err) {
-      log.error({ jobId: job.id, state: outcome.state, err: describeJobError(err) }, 'job outcome listener failed');
-    }
+  hasCapacity(): boolean {
+    return !this.closing && this.active < this.options.concurrency;
   }
 
   async close(options: { abandon?: boolean } = {}): Promise<void> {

@@ -1,4 +1,4 @@
-import { JobTimeoutError } from '../errors.js';
+import { JobTimeoutError } from './errors.js';
 import type { JobContext, JobProcessor } from './JobQueue.js';
 
 /**

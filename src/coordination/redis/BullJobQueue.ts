@@ -1,31 +1,37 @@
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { closeClient, createClient, waitReady } from '../../coordination/redis/connection.js';
-import type { MessageBus, Unsubscribe } from '../../coordination/ports.js';
 import { ErrorCode, SwitchyardError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
-import { describeJobError, JobCanceledError, PermanentJobError } from '../errors.js';
+import { settlesWithin } from '../../util/deadline.js';
+import { JobAttempts } from '../jobs/attempts.js';
+import { JobCanceledError } from '../jobs/errors.js';
 import {
   TERMINAL_STATES,
   type EnqueueResult,
   type IngestJobData,
   type JobInfo,
-  type JobOutcome,
   type JobProcessor,
   type JobQueue,
   type JobQueueOptions,
   type JobState,
   type JobWorker,
   type WorkerOptions,
-} from './JobQueue.js';
-import { RetryPolicy } from './RetryPolicy.js';
-import { runAttempt } from './runAttempt.js';
+} from '../jobs/JobQueue.js';
+import { RetryPolicy } from '../jobs/RetryPolicy.js';
+import type { MessageBus, Unsubscribe } from '../ports.js';
+import { closeClient } from './connection.js';
 
 /** Bound on each close step; past it the connections are cut. */
 const CLOSE_TIMEOUT_MS = 2_000; // ms
 
-export interface BullJobQueueOptions extends JobQueueOptions {
-  readonly url: string;
+export interface BullJobQueueDeps {
+  /** The backend's command connection: BullMQ's Queue shares it (non-blocking commands only). */
+  readonly redis: Redis;
+  /**
+   * Opens one named connection for a worker. BullMQ's Worker issues its own commands
+   * on it and duplicates it for the blocking BZPOPMIN, so it must never time out.
+   */
+  readonly workerConnection: () => Redis;
   /** REDIS_KEY_PREFIX: BullMQ keys live under `<prefix>:bull:<queue>:…`. */
   readonly keyPrefix: string;
   readonly logger: Logger;
@@ -33,8 +39,6 @@ export interface BullJobQueueOptions extends JobQueueOptions {
   readonly bus: MessageBus;
   /** @default 'ingest' */
   readonly queueName?: string;
-  /** How long start-up waits for Redis. @default 10_000 // ms */
-  readonly connectTimeoutMs?: number;
 }
 
 /** Abort reasons given to BullMQ's per-job AbortController. */
@@ -83,33 +87,31 @@ export async function checkNoEviction(redis: Redis, log: Logger): Promise<void> 
  */
 export class BullJobQueue implements JobQueue {
   readonly kind = 'redis' as const;
-  private readonly policy: RetryPolicy;
+  readonly attempts: JobAttempts;
   private readonly workers = new Set<BullWorker>();
-  private unsubscribe: Unsubscribe | null = null;
+  /** Subscribed with the first worker: only an instance running jobs has any to cancel. */
+  private listening: Promise<Unsubscribe> | null = null;
   private closed: Promise<void> | null = null;
 
   private constructor(
-    readonly options: BullJobQueueOptions,
-    private readonly producer: Redis,
+    readonly options: JobQueueOptions,
+    readonly deps: BullJobQueueDeps,
     private readonly queue: Queue,
   ) {
-    this.policy = new RetryPolicy(options.maxRetries, options.backoffBaseMs, options.backoffMaxMs);
+    const policy = new RetryPolicy(options.maxRetries, options.backoffBaseMs, options.backoffMaxMs);
+    this.attempts = new JobAttempts(policy, options.timeoutMs, deps.logger);
   }
 
-  static async create(options: BullJobQueueOptions): Promise<BullJobQueue> {
-    const producer = createClient({ url: options.url, name: `${options.keyPrefix}:jobs`, logger: options.logger });
-    try {
-      await waitReady(producer, options.connectTimeoutMs ?? 10_000);
-      await checkNoEviction(producer, options.logger);
-    } catch (err) {
-      await closeClient(producer);
-      throw err;
-    }
-    const queue = new Queue(options.queueName ?? 'ingest', { connection: producer, prefix: `${options.keyPrefix}:bull` });
-    queue.on('error', (err) => options.logger.warn({ err: errorMessage(err) }, 'job queue error'));
-    const self = new BullJobQueue(options, producer, queue);
-    self.unsubscribe = await options.bus.subscribe(self.cancelTopic, (jobId) => self.cancelLocal(jobId));
-    return self;
+  /** Refuses (QUEUE_MISCONFIGURED) a Redis that may evict keys. */
+  static async create(options: JobQueueOptions, deps: BullJobQueueDeps): Promise<BullJobQueue> {
+    await checkNoEviction(deps.redis, deps.logger);
+    const queue = new Queue(deps.queueName ?? 'ingest', { connection: deps.redis, prefix: `${deps.keyPrefix}:bull` });
+    queue.on('error', (err) => deps.logger.warn({ err: errorMessage(err) }, 'job queue error'));
+    return new BullJobQueue(options, deps, queue);
+  }
+
+  get queueName(): string {
+    return this.deps.queueName ?? 'ingest';
   }
 
   private get cancelTopic(): string {
@@ -130,7 +132,7 @@ export class BullJobQueue implements JobQueue {
     }
     const job = await this.queue.add('ingest', { fileId: data.fileId, userId: data.userId }, {
       jobId: id,
-      attempts: this.policy.maxAttempts,
+      attempts: this.attempts.policy.maxAttempts,
       backoff: { type: 'swy' },
       removeOnComplete: { age: Math.ceil(this.options.resultTtlMs / 1000) },
       removeOnFail: { age: Math.ceil(this.options.failureTtlMs / 1000) },
@@ -168,31 +170,33 @@ export class BullJobQueue implements JobQueue {
         // now running: fall through to the running-job path
       }
     }
-    await this.options.bus.publish(this.cancelTopic, jobId);
+    await this.deps.bus.publish(this.cancelTopic, jobId);
     return true;
   }
 
   process(processor: JobProcessor, options: WorkerOptions): JobWorker {
-    const worker = new BullWorker(this, processor, options, this.policy);
+    this.listening ??= this.deps.bus.subscribe(this.cancelTopic, (jobId) => this.cancelLocal(jobId));
+    const worker = new BullWorker(this, processor, options, this.listening);
     this.workers.add(worker);
     return worker;
   }
 
   async ping(): Promise<boolean> {
-    if (this.producer.status !== 'ready') return false;
+    const redis = this.deps.redis;
+    if (redis.status !== 'ready') return false;
     try {
-      return (await this.producer.ping()) === 'PONG';
+      return (await redis.ping()) === 'PONG';
     } catch {
       return false;
     }
   }
 
+  /** Stops the workers and the queue; the shared command connection stays the backend's. */
   close(): Promise<void> {
     this.closed ??= (async () => {
-      await withTimeout(this.unsubscribe?.() ?? Promise.resolve(), CLOSE_TIMEOUT_MS);
+      if (this.listening) await settlesWithin(this.listening.then((off) => off()), CLOSE_TIMEOUT_MS);
       await Promise.all([...this.workers].map((w) => w.close()));
-      if (!(await withTimeout(this.queue.close(), CLOSE_TIMEOUT_MS))) await withTimeout(this.queue.disconnect(), CLOSE_TIMEOUT_MS);
-      await closeClient(this.producer);
+      if (!(await settlesWithin(this.queue.close(), CLOSE_TIMEOUT_MS))) await settlesWithin(this.queue.disconnect(), CLOSE_TIMEOUT_MS);
     })();
     return this.closed;
   }
@@ -233,25 +237,26 @@ class BullWorker implements JobWorker {
     private readonly queue: BullJobQueue,
     private readonly processor: JobProcessor,
     private readonly options: WorkerOptions,
-    private readonly policy: RetryPolicy,
+    listening: Promise<unknown>,
   ) {
-    const o = queue.options;
-    // Blocking commands (BZPOPMIN) must not time out nor give up while Redis is away.
-    this.connection = createClient(
-      { url: o.url, name: `${o.keyPrefix}:jobs:worker`, logger: o.logger },
-      { maxRetriesPerRequest: null, commandTimeout: undefined },
-    );
-    this.worker = new Worker(o.queueName ?? 'ingest', (job, token, signal) => this.run(job, token, signal), {
+    const { deps, options: o, attempts } = queue;
+    this.connection = deps.workerConnection();
+    this.worker = new Worker(queue.queueName, (job, token, signal) => this.run(job, token, signal), {
       connection: this.connection,
-      prefix: `${o.keyPrefix}:bull`,
+      prefix: `${deps.keyPrefix}:bull`,
       concurrency: options.concurrency,
       lockDuration: o.leaseMs,
       stalledInterval: o.leaseMs,
       // Dead-worker recoveries are counted by our policy (attemptsStarted), not failed by BullMQ.
       maxStalledCount: 1_000_000,
-      settings: { backoffStrategy: (_made, _type, err) => (err instanceof RetryLater ? err.delayMs : this.policy.delayMs(1)) },
+      // Jobs are taken only once cancel commands can reach this worker.
+      autorun: false,
+      settings: { backoffStrategy: (_made, _type, err) => (err instanceof RetryLater ? err.delayMs : attempts.policy.delayMs(1)) },
     });
-    this.worker.on('error', (err) => o.logger.warn({ err: errorMessage(err) }, 'job worker error'));
+    this.worker.on('error', (err) => deps.logger.warn({ err: errorMessage(err) }, 'job worker error'));
+    listening
+      .then(() => (this.closing ? undefined : this.worker.run()))
+      .catch((err: unknown) => deps.logger.warn({ err: errorMessage(err) }, 'job worker stopped'));
   }
 
   cancel(jobId: string): void {
@@ -259,15 +264,9 @@ class BullWorker implements JobWorker {
   }
 
   private async run(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<void> {
-    const data = job.data as IngestJobData;
-    const attempt = job.attemptsStarted;
-    const ctx = { id: job.id!, data, attempt };
-    let err: unknown;
-    if (attempt > this.policy.maxAttempts) {
-      err = new PermanentJobError(ErrorCode.JOB_STALLED, `gave up after ${attempt - 1} attempts; the last worker holding the job died`);
-    } else {
-      err = await runAttempt(this.processor, { ...ctx, maxAttempts: this.policy.maxAttempts }, this.queue.options.timeoutMs, signal ?? new AbortController().signal);
-    }
+    const attempts = this.queue.attempts;
+    const ctx = { id: job.id!, data: job.data as IngestJobData, attempt: job.attemptsStarted };
+    let err = await attempts.run(this.processor, ctx, signal ?? new AbortController().signal);
     if (err === ABANDON_REASON) throw new Error('worker abandoned'); // nothing is reported: the lease decides
     if (err === CANCEL_REASON) err = new JobCanceledError('canceled by request');
     if (err === SHUTDOWN_REASON && token) {
@@ -275,12 +274,9 @@ class BullWorker implements JobWorker {
       await job.moveToWait(token);
       throw new WaitingError();
     }
-    const outcome = this.outcomeOf(attempt, err);
-    try {
-      await this.options.onOutcome?.(ctx, outcome);
-    } catch (listenerErr) {
-      this.queue.options.logger.error({ jobId: job.id, err: errorMessage(listenerErr) }, 'job outcome listener failed');
-    }
+    const outcome = attempts.outcomeOf(ctx.attempt, err);
+    await attempts.report(this.options.onOutcome, ctx, outcome);
+    // BullMQ stores the outcome when the processor returns or throws.
     switch (outcome.state) {
       case 'finished':
         return;
@@ -291,14 +287,6 @@ class BullWorker implements JobWorker {
     }
   }
 
-  private outcomeOf(attempt: number, err: unknown): JobOutcome {
-    if (err === null) return { state: 'finished' };
-    const error = describeJobError(err);
-    if (err instanceof JobCanceledError) return { state: 'canceled', error };
-    const decision = this.policy.decide(attempt, err);
-    return decision.retry ? { state: 'deferred', error, retryInMs: decision.delayMs } : { state: 'failed', error };
-  }
-
   close(options: { abandon?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
       this.queue.forget(this);
@@ -307,27 +295,15 @@ class BullWorker implements JobWorker {
         // locks expire and another worker's stalled check recovers the jobs.
         this.connection.disconnect(false);
         this.worker.cancelAllJobs(ABANDON_REASON);
-        await withTimeout(this.worker.close(true), 2_000);
+        await settlesWithin(this.worker.close(true), CLOSE_TIMEOUT_MS);
         return;
       }
       this.worker.cancelAllJobs(SHUTDOWN_REASON);
       // With Redis gone a graceful close never completes (and its connections keep
       // reconnecting, holding the process open): give it a bound, then cut the sockets.
-      if (!(await withTimeout(this.worker.close(), CLOSE_TIMEOUT_MS))) await withTimeout(this.worker.disconnect(), CLOSE_TIMEOUT_MS);
+      if (!(await settlesWithin(this.worker.close(), CLOSE_TIMEOUT_MS))) await settlesWithin(this.worker.disconnect(), CLOSE_TIMEOUT_MS);
       await closeClient(this.connection);
     })();
     return this.closing;
   }
-}
-
-/** Waits for `p` at most `ms`; true when it settled in time. */
-async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const settled = p.then(
-    () => true,
-    () => true,
-  );
-  const result = await Promise.race([settled, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
-  clearTimeout(timer);
-  return result;
 }

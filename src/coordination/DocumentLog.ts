@@ -1,8 +1,9 @@
 /**
- * The cross-instance update log of documents: one append-only stream per document
- * (a Redis stream in cluster mode). Each instance appends its local updates and
- * reads everyone's from its last id, so a blip or a late start catches up by id
- * instead of losing pub/sub messages. Entries are trimmed once a save covers them.
+ * The cross-instance update log of documents (a coordination port): one append-only
+ * stream per document (a Redis stream in cluster mode). Each instance appends its
+ * local updates and reads everyone's from its last id, so a blip or a late start
+ * catches up by id instead of losing pub/sub messages. Entries are trimmed once a
+ * save covers them. Both adapters pass test/doclog.contract.ts.
  */
 export interface LogEntry {
   /** Stream id; ids compare with `compareIds`. */
@@ -27,7 +28,7 @@ export interface DocumentLog {
   append(docId: string, origin: string, update: Uint8Array): Promise<string>;
   /** Every entry still in the log, oldest first, and the id to subscribe after. */
   backlog(docId: string): Promise<{ entries: LogEntry[]; lastId: string }>;
-  /** Delivers entries after `afterId` until unsubscribed. */
+  /** Delivers entries after `afterId` until unsubscribed, each entry once, in order. */
   subscribe(docId: string, afterId: string, subscriber: LogSubscriber): () => void;
   /** Drops entries with ids below `minId` (they are covered by a save). */
   trim(docId: string, minId: string): Promise<void>;
@@ -35,6 +36,8 @@ export interface DocumentLog {
   markSaved(docId: string, id: string): Promise<void>;
   /** The last id recorded by markSaved, or null. */
   savedUpTo(docId: string): Promise<string | null>;
+  /** Forgets the document's entries and saved marker (the document was deleted). */
+  drop(docId: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,4 @@
-import { isPermanent, JobError } from '../errors.js';
+import { isPermanent, JobError } from './errors.js';
 
 export interface RetryDecision {
   readonly retry: boolean;

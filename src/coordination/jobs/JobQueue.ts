@@ -1,7 +1,7 @@
 /**
- * The ingestion job queue port. Two adapters implement it — `MemoryJobQueue`
- * (one process, the embedded default) and `BullJobQueue` (Redis, many instances) —
- * and both pass test/ingest.queue.contract.ts.
+ * The ingestion job queue port. A coordination backend provides it: `memory/MemoryJobQueue`
+ * (one process, the embedded default) and `redis/BullJobQueue` (Redis, many instances);
+ * both pass test/ingest.queue.contract.ts.
  *
  * One job per file: the job id is derived from the file id, so enqueueing a file
  * twice is a no-op. A job names the file and the user; it never carries secrets
@@ -109,3 +109,14 @@ export interface JobQueueOptions {
   /** A running job's lease: a worker silent this long is dead and its job is recovered. @default 30_000 // ms */
   readonly leaseMs: number;
 }
+
+/** The queue settings when a backend is built without any (the config defaults). */
+export const DEFAULT_JOB_QUEUE_OPTIONS: JobQueueOptions = Object.freeze({
+  maxRetries: 3,
+  backoffBaseMs: 1_000,
+  backoffMaxMs: 30_000,
+  timeoutMs: 600_000,
+  resultTtlMs: 3_600_000,
+  failureTtlMs: 86_400_000,
+  leaseMs: 30_000,
+});

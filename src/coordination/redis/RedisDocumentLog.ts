@@ -1,13 +1,17 @@
 import type { Redis } from 'ioredis';
-import { closeClient, createClient, reconnectDelay, waitReady } from '../coordination/redis/connection.js';
-import { errorMessage } from '../errors.js';
-import type { Logger } from '../observability/logger.js';
-import { LOG_START, type DocumentLog, type LogEntry, type LogSubscriber } from './DocumentLog.js';
+import { errorMessage } from '../../errors.js';
+import type { Logger } from '../../observability/logger.js';
+import { LOG_START, type DocumentLog, type LogEntry, type LogSubscriber } from '../DocumentLog.js';
+import { reconnectDelay } from './connection.js';
+import type { RedisKeys } from './RedisKeys.js';
 
 export interface RedisDocumentLogOptions {
-  readonly url: string;
-  /** REDIS_KEY_PREFIX; streams are `<prefix>:doc:<id>:log`. */
-  readonly keyPrefix: string;
+  /** The backend's command connection (XADD, XRANGE, XTRIM, the saved marker). */
+  readonly redis: Redis;
+  /** A connection of its own for the blocking XREAD; its command timeout must exceed `blockMs`. */
+  readonly reader: Redis;
+  /** Streams are `RedisKeys.docLog(id)`, markers `RedisKeys.docSaved(id)`. */
+  readonly keys: RedisKeys;
   readonly logger: Logger;
   /** Longest XREAD block; a new subscription interrupts it with CLIENT UNBLOCK. @default 5_000 // ms */
   readonly blockMs?: number;
@@ -15,16 +19,8 @@ export interface RedisDocumentLogOptions {
   readonly batch?: number;
 }
 
-/** Stream and marker names, next to the coordination keys under the same prefix. */
-export class DocKeys {
-  constructor(readonly prefix: string) {}
-  log(docId: string): string {
-    return `${this.prefix}:doc:${docId}:log`;
-  }
-  saved(docId: string): string {
-    return `${this.prefix}:doc:${docId}:saved`;
-  }
-}
+/** Default longest XREAD block. */
+export const DOC_LOG_BLOCK_MS = 5_000; // ms
 
 interface Sub {
   lastId: string;
@@ -34,14 +30,18 @@ interface Sub {
 type XReadReply = Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
 
 /**
- * Document streams on Redis: XADD per local update; ONE blocking reader connection
- * per instance XREADs every loaded document's stream from its last id (not one
- * connection per document). After any read error every subscriber is told about a
- * possible gap, and reading resumes from the same ids with capped backoff.
+ * Document streams on Redis: XADD per local update on the backend's command
+ * connection; ONE blocking reader connection per instance XREADs every loaded
+ * document's stream from its last id (not one connection per document). After any
+ * read error every subscriber is told about a possible gap, and reading resumes
+ * from the same ids with capped backoff.
  */
 export class RedisDocumentLog implements DocumentLog {
   readonly kind = 'redis' as const;
-  private readonly keys: DocKeys;
+  private readonly keys: RedisKeys;
+  private readonly redis: Redis;
+  private readonly reader: Redis;
+  /** Stream key → subscription, so a reply's key finds its document without parsing the key. */
   private readonly subs = new Map<string, Sub>();
   private readerId: number | null = null;
   private wake: (() => void) | null = null;
@@ -51,66 +51,60 @@ export class RedisDocumentLog implements DocumentLog {
   private readVersion = 0;
   private loop: Promise<void> = Promise.resolve();
 
-  private constructor(
-    private readonly redis: Redis,
-    private readonly reader: Redis,
-    private readonly options: RedisDocumentLogOptions,
-  ) {
-    this.keys = new DocKeys(options.keyPrefix);
+  private constructor(private readonly options: RedisDocumentLogOptions) {
+    this.keys = options.keys;
+    this.redis = options.redis;
+    this.reader = options.reader;
   }
 
-  static async connect(options: RedisDocumentLogOptions): Promise<RedisDocumentLog> {
-    const blockMs = options.blockMs ?? 5_000;
-    const base = { url: options.url, logger: options.logger };
-    const redis = createClient({ ...base, name: `${options.keyPrefix}:docs` });
-    // A blocked XREAD must not be cut by the command timeout.
-    const reader = createClient({ ...base, name: `${options.keyPrefix}:docs-reader`, commandTimeoutMs: blockMs + 5_000 });
-    try {
-      await Promise.all([waitReady(redis, 10_000), waitReady(reader, 10_000)]);
-    } catch (err) {
-      await Promise.all([closeClient(redis), closeClient(reader)]);
-      throw err;
-    }
-    const log = new RedisDocumentLog(redis, reader, options);
+  /** Starts the reader loop on the (ready) reader connection. */
+  static async start(options: RedisDocumentLogOptions): Promise<RedisDocumentLog> {
+    const log = new RedisDocumentLog(options);
     await log.refreshReaderId();
-    reader.on('ready', () => void log.refreshReaderId());
-    log.loop = log.run(blockMs);
+    options.reader.on('ready', () => void log.refreshReaderId());
+    log.loop = log.run(options.blockMs ?? DOC_LOG_BLOCK_MS);
     return log;
   }
 
   async append(docId: string, origin: string, update: Uint8Array): Promise<string> {
-    const id = await this.redis.xadd(this.keys.log(docId), '*', 'o', origin, 'u', Buffer.from(update.buffer, update.byteOffset, update.byteLength));
+    const id = await this.redis.xadd(this.keys.docLog(docId), '*', 'o', origin, 'u', Buffer.from(update.buffer, update.byteOffset, update.byteLength));
     return id!;
   }
 
   async backlog(docId: string): Promise<{ entries: LogEntry[]; lastId: string }> {
-    const rows = await this.redis.xrangeBuffer(this.keys.log(docId), '-', '+');
+    const rows = await this.redis.xrangeBuffer(this.keys.docLog(docId), '-', '+');
     const entries = rows.map(([id, fields]) => toEntry(id, fields));
     return { entries, lastId: entries.at(-1)?.id ?? LOG_START };
   }
 
   subscribe(docId: string, afterId: string, subscriber: LogSubscriber): () => void {
+    const key = this.keys.docLog(docId);
     const sub: Sub = { lastId: afterId, subscriber };
-    this.subs.set(docId, sub);
+    this.subs.set(key, sub);
     this.version += 1;
     this.interrupt();
     return () => {
-      if (this.subs.get(docId) === sub) this.subs.delete(docId);
+      if (this.subs.get(key) === sub) this.subs.delete(key);
     };
   }
 
   async trim(docId: string, minId: string): Promise<void> {
-    await this.redis.xtrim(this.keys.log(docId), 'MINID', minId);
+    await this.redis.xtrim(this.keys.docLog(docId), 'MINID', minId);
   }
 
   async markSaved(docId: string, id: string): Promise<void> {
-    await this.redis.set(this.keys.saved(docId), id);
+    await this.redis.set(this.keys.docSaved(docId), id);
   }
 
   async savedUpTo(docId: string): Promise<string | null> {
-    return this.redis.get(this.keys.saved(docId));
+    return this.redis.get(this.keys.docSaved(docId));
   }
 
+  async drop(docId: string): Promise<void> {
+    await this.redis.del(this.keys.docLog(docId), this.keys.docSaved(docId));
+  }
+
+  /** Stops reading; the connections belong to the backend, which closes them after this. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -119,7 +113,6 @@ export class RedisDocumentLog implements DocumentLog {
     // Dropping the reader's socket ends a blocked XREAD at once.
     this.reader.disconnect(false);
     await this.loop;
-    await closeClient(this.redis);
   }
 
   private async run(blockMs: number): Promise<void> {
@@ -133,8 +126,8 @@ export class RedisDocumentLog implements DocumentLog {
         continue;
       }
       this.readVersion = this.version;
-      const docIds = [...this.subs.keys()];
-      const ids = docIds.map((d) => this.subs.get(d)!.lastId);
+      const streams = [...this.subs.keys()];
+      const ids = [...this.subs.values()].map((sub) => sub.lastId);
       try {
         const reply = (await this.reader.xreadBuffer(
           'COUNT',
@@ -142,7 +135,7 @@ export class RedisDocumentLog implements DocumentLog {
           'BLOCK',
           blockMs,
           'STREAMS',
-          ...docIds.map((d) => this.keys.log(d)),
+          ...streams,
           ...ids,
         )) as XReadReply;
         if (failures > 0) this.options.logger.info({ failures }, 'document log reader reconnected');
@@ -159,11 +152,8 @@ export class RedisDocumentLog implements DocumentLog {
   }
 
   private dispatch(reply: NonNullable<XReadReply>): void {
-    const prefix = `${this.keys.prefix}:doc:`;
     for (const [key, rows] of reply) {
-      const name = key.toString();
-      const docId = name.slice(prefix.length, -':log'.length);
-      const sub = this.subs.get(docId);
+      const sub = this.subs.get(key.toString());
       if (!sub || rows.length === 0) continue;
       const entries = rows.map(([id, fields]) => toEntry(id, fields));
       sub.lastId = entries.at(-1)!.id;

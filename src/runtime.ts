@@ -9,23 +9,24 @@ import { resolveJwtSecret } from './config/secret.js';
 import { createMemoryCoordination } from './coordination/memory/index.js';
 import type { Coordination } from './coordination/ports.js';
 import { createRedisCoordination } from './coordination/redis/index.js';
+import { Dashboard } from './dashboard/Dashboard.js';
+import { createCompactor } from './docs/compact.js';
+import { DocumentService } from './docs/index.js';
 import { errorMessage } from './errors.js';
-import { queueOptionsOf, startIngest, type Ingest } from './ingest/index.js';
+import type { Feature } from './Feature.js';
 import { Gateway } from './gateway/Gateway.js';
 import { TokenBucket } from './gateway/TokenBucket.js';
+import { Ingest, queueOptionsOf } from './ingest/index.js';
 import { LogFactory, type Logger } from './observability/logger.js';
 import { createMetricsRegistry, type Registry } from './observability/metrics.js';
 import { StatsRegistry } from './observability/Stats.js';
-import { startObservability } from './dashboard/wire.js';
-import { InstanceHeartbeat } from './presence/InstanceHeartbeat.js';
-import { registerSupervisor } from './presence/supervisor.js';
-import { CleanupMetrics, UsageCleanup, type CleanupEvents } from './presence/UsageCleanup.js';
-import { openStorage, type Storage } from './storage/index.js';
-import { DocumentService } from './docs/index.js';
-import { createCompactor } from './docs/compact.js';
 import { WorkerPool } from './pool/WorkerPool.js';
+import { Presence } from './presence/Presence.js';
+import type { CleanupEvents } from './presence/UsageCleanup.js';
+import { openStorage, type Storage } from './storage/index.js';
 import type { TaskManager } from './tasks/TaskManager.js';
-import { startTasks } from './tasks/wire.js';
+import { Tasks } from './tasks/Tasks.js';
+import { withDeadline } from './util/deadline.js';
 
 export interface RuntimeOptions {
   /** Where log lines go (tests capture them). @default stdout */
@@ -36,54 +37,87 @@ export interface RuntimeOptions {
   readonly ingestWorkerFilename?: string;
 }
 
-/** How long an escalated supervisor child stays down before it is started again. */
-const REVIVAL_DELAY_MS = 5_000;
+/** How long one readiness check may take before `/readyz` counts it as down. */
+const READINESS_TIMEOUT_MS = 1_000;
+
+/** The parts a runtime is made of, in the order they are built (shutdown walks them in reverse). */
+interface Parts {
+  readonly config: Config;
+  readonly instanceId: string;
+  readonly logs: LogFactory;
+  readonly metrics: Registry;
+  readonly coordination: Coordination;
+  readonly storage: Storage;
+  readonly actors: ActorSystem;
+  readonly pool: WorkerPool;
+  readonly gateway: Gateway | null;
+  readonly cleanupEvents: EventEmitter<CleanupEvents>;
+  readonly presence: Presence;
+  readonly docs: DocumentService;
+  readonly tasks: Tasks;
+  readonly ingest: Ingest;
+  readonly dashboard: Dashboard;
+}
 
 /**
- * The composition root: builds every part once from the frozen config and wires
- * them — coordination backend → actor system → supervisor (cleanup, heartbeat) →
- * gateway. Nothing below reads the environment.
+ * The composition root. It reads top to bottom in the order the parts depend on each
+ * other — config → backends → actors and CPU workers → web host → supervisor
+ * (presence) → features → listen — and shuts down in reverse. Nothing below reads the
+ * environment; every feature has the shape of {@link Feature}.
  */
 export class Runtime {
+  readonly config: Config;
+  readonly instanceId: string;
+  readonly logs: LogFactory;
+  readonly log: Logger;
+  readonly metrics: Registry;
+  /** Sessions, usage, leases, tasks, bus, instances, document log, job queue: memory or Redis (coordination/). */
+  readonly coordination: Coordination;
+  /** Documents, files, chunks, vectors, upload bytes, key records: SQLite or PostgreSQL (storage/). */
+  readonly storage: Storage;
+  readonly actors: ActorSystem;
+  /** The uWS web host (null in runtimes started without sockets). */
+  readonly gateway: Gateway | null;
+  /** leader / lost / sweep events of the usage cleanup, whichever incarnation runs it. */
+  readonly cleanupEvents: EventEmitter<CleanupEvents>;
+  /** Collaborative documents: doc actors, /doc socket, /api/docs, Socket.IO notes (docs/). */
+  readonly docs: DocumentService;
+  /** Background tasks: create, stop anywhere, list (tasks/). */
+  readonly tasks: TaskManager;
+  /** Files, jobs, embeddings, retrieval (ingest/). */
+  readonly ingest: Ingest;
+  private readonly pool: WorkerPool;
+  /** Every feature, in start order. */
+  private readonly features: readonly Feature[];
+  private boundPort = 0;
   private stopping: Promise<void> | null = null;
 
-  private constructor(
-    readonly config: Config,
-    readonly instanceId: string,
-    readonly logs: LogFactory,
-    readonly log: Logger,
-    readonly metrics: Registry,
-    readonly coordination: Coordination,
-    readonly actors: ActorSystem,
-    /** leader / lost / sweep events of the usage cleanup, whichever incarnation runs it. */
-    readonly cleanupEvents: EventEmitter<CleanupEvents>,
-    readonly gateway: Gateway | null,
-    readonly port: number,
-    /** Documents, files, chunks, vectors: SQLite in its own thread (storage/). */
-    readonly storage: Storage,
-    /** Background tasks: create, stop anywhere, list (tasks/). */
-    readonly tasks: TaskManager,
-    /** Files, jobs, pool, embeddings, retrieval (ingest/). */
-    readonly ingest: Ingest,
-    /** Collaborative documents: doc actors, /doc socket, /api/docs, update log (docs/). */
-    readonly docs: DocumentService,
-  ) {}
+  private constructor(parts: Parts) {
+    ({ config: this.config, instanceId: this.instanceId, logs: this.logs, metrics: this.metrics } = parts);
+    ({ coordination: this.coordination, storage: this.storage, actors: this.actors, pool: this.pool, gateway: this.gateway } = parts);
+    this.log = parts.logs.forComponent('runtime');
+    this.cleanupEvents = parts.cleanupEvents;
+    this.docs = parts.docs;
+    this.tasks = parts.tasks.manager;
+    this.ingest = parts.ingest;
+    this.features = [parts.presence, parts.docs, parts.tasks, parts.ingest, parts.dashboard];
+  }
 
   static async start(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+    // 1. Identity: instance id, logs, metrics.
     const instanceId = config.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const logs = new LogFactory({ level: config.log.level, components: config.log.components, instanceId }, options.logDestination);
     const log = logs.forComponent('runtime');
     const metrics = createMetricsRegistry(instanceId);
 
-    // One backend provides every coordination port, the document log and the job queue included.
+    // 2. Backends. One coordination backend provides every coordination port (document log and job queue
+    //    included); storage is SQLite (+ sqlite-vec, in its own thread) or PostgreSQL (+ pgvector).
     const backendOptions = { logger: logs.forComponent('coordination'), jobs: queueOptionsOf(config) };
     const coordination =
       config.coordination === 'redis'
         ? await createRedisCoordination({ ...backendOptions, url: config.redisUrl!, keyPrefix: config.redisKeyPrefix })
         : createMemoryCoordination(backendOptions);
     log.info({ coordination: coordination.kind, keyPrefix: coordination.kind === 'redis' ? config.redisKeyPrefix : undefined }, 'coordination backend ready');
-
-    // ---- storage (SQLite + sqlite-vec in one thread, or PostgreSQL + pgvector) ----
     const storage = await openStorage({
       kind: config.storage,
       dataDir: config.dataDir,
@@ -91,42 +125,13 @@ export class Runtime {
       postgres: config.postgres,
       logger: logs.forComponent('storage'),
     });
-    // ---- end storage ----
-
-    const actors = new ActorSystem({ logger: logs.forComponent('actors'), registry: metrics });
-    const cleanupMetrics = new CleanupMetrics(metrics);
-    const cleanupEvents = new EventEmitter<CleanupEvents>();
-    // Figures for the dashboard, /api/stats and the heartbeat: modules add theirs with stats.register(name, () => …).
-    const stats = new StatsRegistry(logs.forComponent('stats'));
-    let gateway: Gateway | null = null;
-    const supervisor = registerSupervisor(
-      actors,
-      () => new UsageCleanup(coordination, { owner: instanceId, ...config.presence, onDeadInstance: (id) => tasks.removeDeadInstance(id) }, cleanupMetrics, logs.forComponent('presence'), cleanupEvents),
-      () =>
-        new InstanceHeartbeat(
-          coordination.instances,
-          { instanceId, ...config.instances, stats: () => ({ ...statsSampler.latest(), connections: gateway?.connectionCount() ?? 0 }) },
-          logs.forComponent('presence'),
-        ),
-      { revivalDelayMs: REVIVAL_DELAY_MS },
-    );
-
     const { secret, source } = resolveJwtSecret(config);
     if (source !== 'config') log.warn({ file: `${config.dataDir}/.jwt_secret`, source }, 'no JWT_SECRET set: using a random secret kept in the data dir');
     const tokens = new TokenService(secret);
 
-    let port = 0;
-    if (options.gateway !== false) {
-      gateway = new Gateway({
-        config,
-        instanceId,
-        tokens,
-        coordination,
-        registry: metrics,
-        log: logs.forComponent('gateway'),
-      });
-    }
-    // The Piscina pool for all CPU work: extraction, chunking, embedding (ingest, bulk lane) and Yjs merges (docs, interactive lane).
+    // 3. Actors and CPU workers: the Piscina pool runs extraction, chunking and embedding (bulk lane)
+    //    and Yjs merges (interactive lane); figures for the dashboard, /api/stats and the heartbeat.
+    const actors = new ActorSystem({ logger: logs.forComponent('actors'), registry: metrics });
     const pool = new WorkerPool({
       size: config.threadPoolSize,
       interactiveThreads: config.pool.interactiveThreads,
@@ -134,7 +139,25 @@ export class Runtime {
       filename: options.ingestWorkerFilename,
       log: logs.forComponent('pool'),
     });
-    // ---- docs: `doc` actors, /doc/<id> y-websocket socket, /api/docs routes, update log ----
+    const stats = new StatsRegistry(logs.forComponent('stats'));
+
+    // 4. The web host: built now so features can attach to it; it listens last.
+    const gateway =
+      options.gateway === false ? null : new Gateway({ config, instanceId, tokens, coordination, registry: metrics, log: logs.forComponent('gateway'), readiness: readinessOf(coordination, storage) });
+
+    // 5. Observability (figures and the stats sampler, read by the heartbeat), the supervisor (presence), the features.
+    const cleanupEvents = new EventEmitter<CleanupEvents>();
+    const dashboard = new Dashboard({ instanceId, stats, coordination, actors, cleanupEvents, sockets: gateway, log: logs.forComponent('stats') });
+    const presence = new Presence({
+      config,
+      instanceId,
+      coordination,
+      actors,
+      metrics,
+      cleanupEvents,
+      log: logs.forComponent('presence'),
+      stats: () => ({ ...dashboard.latest(), connections: gateway?.connectionCount() ?? 0 }),
+    });
     const docs = await DocumentService.create({
       config,
       instanceId,
@@ -146,42 +169,34 @@ export class Runtime {
       compact: createCompactor(pool),
       rateLimit: (ratePerSec, burst) => new TokenBucket(ratePerSec, burst, Date.now()),
     });
-    if (gateway) docs.attach(gateway); // before listen: uWS socket routes
-    gateway?.useNotes(docs.notes); // Socket.IO `ydoc:*` note events over the same document actors
-    // ---- end docs ----
-    if (gateway) {
-      port = await gateway.listen();
-    }
-    // ---- tasks: manager + `completion` kind, /api/tasks routes, stop-command listener ----
-    const tasks = await startTasks({ config, instanceId, coordination, actors, log: logs.forComponent('tasks'), metrics, gateway });
-    // ---- end tasks ----
-    // ---- ingest: pool, job queue (BullMQ on Redis / memory), embeddings, /api/files + /api/retrieval routes ----
-    const ingest = await startIngest({
-      config,
-      coordination,
-      files: storage.files,
-      uploads: storage.uploads,
-      keyRecords: storage.keys,
-      pool,
-      gateway,
-      secret,
-      logs,
-    });
-    // ---- end ingest ----
-    // ---- observability: stats sampler actor (1 s, published on the bus), dashboard at /, /api/stats ----
-    stats.register('tasks', () => ({ running: tasks.localTasks().length }));
-    const statsSampler = startObservability({ instanceId, stats, coordination, actors, cleanupEvents, gateway, log: logs.forComponent('stats') });
-    // ---- end observability ----
-    supervisor.start();
-    const runtime = new Runtime(config, instanceId, logs, log, metrics, coordination, actors, cleanupEvents, gateway, port, storage, tasks, ingest, docs);
-    log.info({ host: config.host, port, pid: process.pid, transport: gateway?.transport }, 'switchyard started');
-    return runtime;
+    const tasks = new Tasks({ config, instanceId, coordination, actors, log: logs.forComponent('tasks'), metrics, rooms: gateway });
+    presence.onDeadInstance((id) => tasks.manager.removeDeadInstance(id));
+    stats.register('tasks', () => ({ running: tasks.manager.localTasks().length }));
+    const ingest = new Ingest({ config, coordination, files: storage.files, uploads: storage.uploads, keyRecords: storage.keys, pool, rooms: gateway, secret, logs });
+    const runtime = new Runtime({ config, instanceId, logs, metrics, coordination, storage, actors, pool, gateway, cleanupEvents, presence, docs, tasks, ingest, dashboard });
+
+    // 6. Attach, start, listen.
+    return runtime.open();
+  }
+
+  private async open(): Promise<Runtime> {
+    const { gateway } = this;
+    if (gateway) for (const feature of this.features) feature.attach?.(gateway);
+    for (const feature of this.features) await feature.start?.();
+    this.boundPort = gateway ? await gateway.listen() : 0;
+    this.log.info({ host: this.config.host, port: this.boundPort, pid: process.pid, transport: gateway?.transport }, 'switchyard started');
+    return this;
+  }
+
+  /** The port the web host listens on (0 without one). */
+  get port(): number {
+    return this.boundPort;
   }
 
   /**
-   * Graceful shutdown, bounded by `shutdownTimeoutMs`: stop accepting, close
-   * sockets with going-away, drain mailboxes (the cleanup releases its lease on
-   * stop), deregister, close the backend, flush logs.
+   * Graceful shutdown, bounded by `shutdownTimeoutMs`: stop accepting, stop the
+   * features (reverse order), close sockets with going-away, drain the mailboxes (the
+   * cleanup releases its lease), close the features, then the backends (reverse order).
    */
   stop(reason = 'requested'): Promise<void> {
     this.stopping ??= this.shutdown(reason);
@@ -194,23 +209,40 @@ export class Runtime {
     this.log.info({ reason, deadlineMs: this.config.shutdownTimeoutMs }, 'shutting down');
     const step = async (name: string, fn: () => Promise<unknown> | unknown) => {
       try {
-        await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error('deadline')), left()).unref())]);
+        await withDeadline(Promise.resolve().then(fn), left());
       } catch (err) {
         this.log.warn({ step: name, err: errorMessage(err) }, 'shutdown step did not finish cleanly');
       }
     };
+    const reversed = [...this.features].reverse();
     await step('stop accepting', () => this.gateway?.stopAccepting());
-    await step('stop tasks', () => this.tasks.shutdown());
-    await step('stop ingest', () => this.ingest.close());
+    for (const feature of reversed) await step(`stop ${feature.name}`, () => feature.stop?.());
     await step('close sockets', () => this.gateway?.closeAll());
-    await step('close document sockets', () => this.docs.closeSockets());
     await step('drain actors', () => this.actors.shutdown(left()));
     await step('close gateway', () => this.gateway?.close());
-    await step('close document log', () => this.docs.close());
-    await step('close coordination', () => this.coordination.close());
-    await step('close pool', () => this.ingest.pool.close());
+    for (const feature of reversed) await step(`close ${feature.name}`, () => feature.close?.());
+    await step('close pool', () => this.pool.close());
     await step('close storage', () => this.storage.close());
+    await step('close coordination', () => this.coordination.close());
     this.log.info('stopped');
     this.logs.flush();
   }
+}
+
+/** `/readyz`: every backend the runtime opened answers (coordination, job queue, storage). */
+function readinessOf(coordination: Coordination, storage: Storage): () => Promise<Record<string, boolean>> {
+  // A check is ready when it answers in time without failing (pings answer false or throw).
+  const answers = (check: () => Promise<unknown>) =>
+    withDeadline(Promise.resolve().then(check), READINESS_TIMEOUT_MS).then(
+      (ok) => ok !== false,
+      () => false,
+    );
+  return async () => {
+    const [c, j, s] = await Promise.all([
+      answers(() => coordination.ping()),
+      answers(() => coordination.jobs.ping()),
+      answers(() => storage.ping()),
+    ]);
+    return { coordination: c, jobs: j, storage: s };
+  };
 }

@@ -2,7 +2,8 @@ import type { ActorSystem } from '../actors/ActorSystem.js';
 import type { Config } from '../config/schema.js';
 import type { Coordination } from '../coordination/ports.js';
 import { ActorStoppedError } from '../errors.js';
-import type { RouteTarget, SocketRouteTarget } from '../http/ports.js';
+import type { Feature } from '../Feature.js';
+import type { WebHost } from '../http/ports.js';
 import type { Logger } from '../observability/logger.js';
 import type { Registry } from '../observability/metrics.js';
 import type { DocumentStore } from '../storage/ports.js';
@@ -40,7 +41,8 @@ const DELETED_TOPIC = 'docs:deleted';
  * the `/doc/<id>` socket and the `/api/docs` routes. The cross-instance update log
  * is the coordination backend's (`coordination.docLog`).
  */
-export class DocumentService {
+export class DocumentService implements Feature {
+  readonly name = 'docs';
   readonly stats = new DocStats();
   private socket: DocumentSocket | null = null;
   private readonly compact: Compactor;
@@ -118,8 +120,8 @@ export class DocumentService {
     await this.deps.actors.stop(DOC_KIND, docId);
   }
 
-  /** Adds the document socket and REST routes to the gateway (before it listens). */
-  attach(gateway: RouteTarget & SocketRouteTarget): void {
+  /** Adds the document socket, the REST routes and the Socket.IO notes port to the web host (before it listens). */
+  attach(gateway: WebHost): void {
     this.socket = new DocumentSocket({
       gateway,
       config: this.deps.config,
@@ -137,6 +139,7 @@ export class DocumentService {
       liveSnapshot: (docId) =>
         this.deps.actors.has(DOC_KIND, docId) ? this.deps.actors.ask<DocSnapshotReply | null>(DOC_KIND, docId, { type: 'snapshot' }) : undefined,
     });
+    gateway.useNotes(this.notes); // Socket.IO `ydoc:*` note events over the same document actors
   }
 
   /** Open document sockets on this instance. */
@@ -144,8 +147,8 @@ export class DocumentService {
     return this.socket?.count() ?? 0;
   }
 
-  /** Shutdown step: close every document socket (GOING_AWAY) so the actors can flush and unload. */
-  closeSockets(): void {
+  /** Shutdown, first pass: close every document socket (GOING_AWAY) so the actors can flush and unload. */
+  stop(): void {
     this.socket?.closeAll();
   }
 

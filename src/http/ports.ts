@@ -1,5 +1,6 @@
 import type { WebSocketBehavior } from 'uWebSockets.js';
 import type { Principal } from '../auth/tokens.js';
+import type { NotesPort } from './notes.js';
 
 /**
  * The web-facing ports: what feature modules (tasks, docs, ingest, dashboard) need
@@ -61,5 +62,10 @@ export interface SocketRouteTarget {
   upgradeHandler<UserData>(userData: (req: UpgradeRequest) => UserData): NonNullable<WebSocketBehavior<UserData>['upgrade']>;
 }
 
+/** Takes the Socket.IO notes port (the `ydoc:*` events over the document actors). */
+export interface NotesTarget {
+  useNotes(notes: NotesPort): unknown;
+}
+
 /** Everything the feature modules use of the gateway. */
-export type WebHost = RouteTarget & RoomEmitter & SocketRouteTarget;
+export type WebHost = RouteTarget & RoomEmitter & SocketRouteTarget & NotesTarget;

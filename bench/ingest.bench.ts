@@ -39,6 +39,7 @@ import { chunkSections } from '../src/ingest/pipeline/chunk.js';
 import { extractSections } from '../src/ingest/pipeline/extract.js';
 import { detectKind } from '../src/ingest/pipeline/fileKind.js';
 import { Runtime } from '../src/runtime.js';
+import { type CorpusFile, corpusFile, prng, unitVector, WORDS } from './lib/ingestCorpus.js';
 import { backendCpuBetween, ownBackendCpu } from './lib/pgBackends.js';
 import { fmt, percentile, reportResult } from './lib/results.js';
 import { CpuMeter, MachineMeter } from './ws/procStats.js';
@@ -60,42 +61,6 @@ const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0
 /** The pool size of the storage comparison (the smaller one is dominated by the model alone). */
 const STORAGE_THREADS = 2;
 type StorageKind = 'sqlite' | 'postgres';
-
-/** Park–Miller PRNG: the corpus and the vectors are identical in every run. */
-function prng(seed: number): () => number {
-  let s = seed % 2147483647 || 1;
-  return () => (s = (s * 16807) % 2147483647) / 2147483647;
-}
-
-const WORDS = (
-  'harbour glacier orchard volcano lighthouse monastery vineyard observatory canyon railway committee ' +
-  'quarterly figures schedule budget summary lantern copper keeper gate dawn river bridge market winter ' +
-  'engine signal archive ledger meadow tower garden harvest voyage compass timber quarry festival'
-).split(' ');
-const GLUE = 'the a of to and in on for with by from after before while'.split(' ');
-
-interface CorpusFile {
-  readonly name: string;
-  readonly contentType: string;
-  readonly bytes: Buffer;
-}
-
-/** File i: Markdown (headings, paragraphs) or plain text, ~2,500 tokens of pseudo-prose. */
-function corpusFile(i: number): CorpusFile {
-  const rnd = prng(1_000 + i);
-  const pick = (list: readonly string[]) => list[Math.floor(rnd() * list.length)]!;
-  const sentence = () => {
-    const n = 8 + Math.floor(rnd() * 12);
-    const words = Array.from({ length: n }, (_, w) => (w % 3 === 1 ? pick(GLUE) : pick(WORDS)));
-    return `${words[0]![0]!.toUpperCase()}${words.join(' ').slice(1)}.`;
-  };
-  const paragraphs = Array.from({ length: 24 }, () => Array.from({ length: 5 }, sentence).join(' '));
-  if (i % 2 === 0) {
-    const md = paragraphs.map((p, n) => `${n % 4 === 0 ? `## ${pick(WORDS)} ${n}\n\n` : ''}${p}\n`).join('\n');
-    return { name: `bench-${i}.md`, contentType: 'text/markdown', bytes: Buffer.from(`# Report ${i}\n\n${md}`) };
-  }
-  return { name: `bench-${i}.txt`, contentType: 'text/plain', bytes: Buffer.from(paragraphs.join('\n\n')) };
-}
 
 /** The chunks the pipeline will embed: the same extract + chunk steps, in this thread. */
 async function chunksOf(files: readonly CorpusFile[]): Promise<string[]> {
@@ -276,20 +241,6 @@ async function directLoop({ chunks, batchSize }: { chunks: string[]; batchSize: 
   parentPort!.postMessage((performance.now() - t0) / 1000);
 }
 
-function unitVector(rnd: () => number): Float32Array {
-  const v = new Float32Array(DIMENSIONS);
-  let norm = 0;
-  for (let d = 0; d < DIMENSIONS; d++) {
-    // Box–Muller: Gaussian components give directions uniform on the sphere.
-    const g = Math.sqrt(-2 * Math.log(rnd() || 1e-12)) * Math.cos(2 * Math.PI * rnd());
-    v[d] = g;
-    norm += g * g;
-  }
-  norm = Math.sqrt(norm);
-  for (let d = 0; d < DIMENSIONS; d++) v[d] = v[d]! / norm;
-  return v;
-}
-
 interface Latency {
   readonly storeP50: number;
   readonly storeP99: number;
@@ -316,7 +267,7 @@ async function queryBench(token: string): Promise<Record<number, Latency>> {
           index,
           text: `chunk ${index} of ${id}`,
           metadata: {},
-          embedding: unitVector(rnd),
+          embedding: unitVector(rnd, DIMENSIONS),
         }));
         await files.replaceChunks(id, chunks, { name: space, dimensions: DIMENSIONS });
         await files.updateFile(id, { status: 'finished', progress: 1, chunks: CHUNKS_PER_FILE });
@@ -326,7 +277,7 @@ async function queryBench(token: string): Promise<Record<number, Latency>> {
       const store: number[] = [];
       const rest: number[] = [];
       for (let q = 0; q < QUERIES + 20; q++) {
-        const embedding = unitVector(rnd);
+        const embedding = unitVector(rnd, DIMENSIONS);
         let t = performance.now();
         const hits = await files.query({ collection: 'bench', ownerId: 'bench', embedding, k: 5, model: space });
         const storeMs = performance.now() - t;

@@ -16,6 +16,11 @@
  * each ingest run prints the CPU the rest of the machine used meanwhile, and the best
  * round of each pool size is kept (the least disturbed one).
  * Ingestion runs also report CPU-ms per chunk (main + pool threads), next to wall time.
+ *   4. the storage dimension: the same pipeline (THREAD_POOL_SIZE=2) on PostgreSQL
+ *      (TEST_DATABASE_URL, a fresh schema per run, dropped after) next to the SQLite run
+ *      of the same round, in alternating order; target chunks/s Postgres ≥ 0.9× SQLite.
+ *      CPU-ms per chunk for both; on Postgres also the server backends' CPU (the work
+ *      SQLite does in our own storage thread), so neither store looks free.
  * Knobs (env): INGEST_BENCH_FILES (12), INGEST_BENCH_ROUNDS (2), INGEST_BENCH_QUERIES (200); `--quick` (3, 1, 30).
  */
 import { once } from 'node:events';
@@ -25,6 +30,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { TokenService } from '../src/auth/tokens.js';
 import { loadConfig } from '../src/config/loadConfig.js';
 import { localEmbeddings } from '../src/ingest/embed/localModel.js';
@@ -33,6 +40,8 @@ import { chunkSections } from '../src/ingest/pipeline/chunk.js';
 import { extractSections } from '../src/ingest/pipeline/extract.js';
 import { detectKind } from '../src/ingest/pipeline/fileKind.js';
 import { Runtime } from '../src/runtime.js';
+import { type CorpusFile, corpusFile, prng, unitVector, WORDS } from './lib/ingestCorpus.js';
+import { backendCpuBetween, ownBackendCpu } from './lib/pgBackends.js';
 import { fmt, percentile, reportResult } from './lib/results.js';
 import { CpuMeter, MachineMeter } from './ws/procStats.js';
 
@@ -49,42 +58,10 @@ const CHUNKING = { chunkTokens: 64, chunkOverlapTokens: 8 };
 const DIMENSIONS = 512;
 const CHUNKS_PER_FILE = 1_000; // query corpus: chunks per replaceChunks call
 const DEADLINE_MS = 5 * 60_000;
-
-/** Park–Miller PRNG: the corpus and the vectors are identical in every run. */
-function prng(seed: number): () => number {
-  let s = seed % 2147483647 || 1;
-  return () => (s = (s * 16807) % 2147483647) / 2147483647;
-}
-
-const WORDS = (
-  'harbour glacier orchard volcano lighthouse monastery vineyard observatory canyon railway committee ' +
-  'quarterly figures schedule budget summary lantern copper keeper gate dawn river bridge market winter ' +
-  'engine signal archive ledger meadow tower garden harvest voyage compass timber quarry festival'
-).split(' ');
-const GLUE = 'the a of to and in on for with by from after before while'.split(' ');
-
-interface CorpusFile {
-  readonly name: string;
-  readonly contentType: string;
-  readonly bytes: Buffer;
-}
-
-/** File i: Markdown (headings, paragraphs) or plain text, ~2,500 tokens of pseudo-prose. */
-function corpusFile(i: number): CorpusFile {
-  const rnd = prng(1_000 + i);
-  const pick = (list: readonly string[]) => list[Math.floor(rnd() * list.length)]!;
-  const sentence = () => {
-    const n = 8 + Math.floor(rnd() * 12);
-    const words = Array.from({ length: n }, (_, w) => (w % 3 === 1 ? pick(GLUE) : pick(WORDS)));
-    return `${words[0]![0]!.toUpperCase()}${words.join(' ').slice(1)}.`;
-  };
-  const paragraphs = Array.from({ length: 24 }, () => Array.from({ length: 5 }, sentence).join(' '));
-  if (i % 2 === 0) {
-    const md = paragraphs.map((p, n) => `${n % 4 === 0 ? `## ${pick(WORDS)} ${n}\n\n` : ''}${p}\n`).join('\n');
-    return { name: `bench-${i}.md`, contentType: 'text/markdown', bytes: Buffer.from(`# Report ${i}\n\n${md}`) };
-  }
-  return { name: `bench-${i}.txt`, contentType: 'text/plain', bytes: Buffer.from(paragraphs.join('\n\n')) };
-}
+const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** The pool size of the storage comparison (the smaller one is dominated by the model alone). */
+const STORAGE_THREADS = 2;
+type StorageKind = 'sqlite' | 'postgres';
 
 /** The chunks the pipeline will embed: the same extract + chunk steps, in this thread. */
 async function chunksOf(files: readonly CorpusFile[]): Promise<string[]> {
@@ -129,6 +106,7 @@ async function http(port: number, token: string, method: string, path: string, b
 
 interface IngestRun {
   readonly threads: number;
+  readonly storage: StorageKind;
   readonly chunks: number;
   readonly seconds: number;
   readonly chunksPerSec: number;
@@ -137,11 +115,31 @@ interface IngestRun {
   readonly othersCpuPct: number;
   /** CPU this process (main thread + pool threads) spent per stored chunk, in ms. */
   readonly cpuMsPerChunk: number;
+  /** PostgreSQL only: CPU of the server backends serving this run, per chunk, in ms (0 on SQLite). */
+  readonly serverCpuMsPerChunk: number;
 }
 
-/** One end-to-end ingestion of the corpus on a fresh runtime with `threads` pool threads. */
-async function ingestRun(threads: number, files: readonly CorpusFile[], token: string): Promise<IngestRun> {
-  const r = await startBenchRuntime({ threadPoolSize: threads, ingest: { ...CHUNKING, embedding: { provider: 'local' } } });
+async function sql(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** One end-to-end ingestion of the corpus on a fresh runtime (and, on Postgres, a fresh schema) with `threads` pool threads. */
+async function ingestRun(threads: number, files: readonly CorpusFile[], token: string, storage: StorageKind = 'sqlite'): Promise<IngestRun> {
+  const schema = `swy_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const store = storage === 'postgres' ? { storage, databaseUrl: DATABASE_URL, postgres: { schema } } : {};
+  let r: Awaited<ReturnType<typeof startBenchRuntime>>;
+  try {
+    r = await startBenchRuntime({ threadPoolSize: threads, ingest: { ...CHUNKING, embedding: { provider: 'local' } }, ...store });
+  } catch (err) {
+    if (storage === 'postgres') await sql(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+    throw err;
+  }
   try {
     const { runtime } = r;
     const port = runtime.port;
@@ -152,6 +150,7 @@ async function ingestRun(threads: number, files: readonly CorpusFile[], token: s
     await Promise.all(Array.from({ length: threads }, () => runtime.ingest.pool.run(EMBED_TASK, { provider: 'local', texts: ['warm up'] })));
     await waitFinished(runtime, [(await upload(corpusFile(10_000))).id]);
 
+    const serverStart = storage === 'postgres' ? await ownBackendCpu(DATABASE_URL) : new Map<number, number>();
     const own = new CpuMeter([process.pid]);
     const machine = new MachineMeter();
     const t0 = Date.now();
@@ -160,12 +159,28 @@ async function ingestRun(threads: number, files: readonly CorpusFile[], token: s
     const records = await waitFinished(runtime, ids);
     const end = Math.max(...records.map((f) => f.updatedAt)); // when the last file was marked finished
     const ownCpuPct = own.read().get(process.pid)!;
-    const othersCpuPct = Math.max(0, machine.read(CORES) - ownCpuPct);
+    const machinePct = machine.read(CORES);
+    // Sampled before the runtime stops, while its pool's connections are still open (a
+    // connection closed mid-run would take its CPU with it: the pool keeps them 10 s idle).
+    const serverCpuS = storage === 'postgres' ? backendCpuBetween(serverStart, await ownBackendCpu(DATABASE_URL)) : 0;
     const chunks = records.reduce((n, f) => n + f.chunks, 0);
     const seconds = (end - t0) / 1000;
-    return { threads, chunks, seconds, chunksPerSec: chunks / seconds, ownCpuPct, othersCpuPct, cpuMsPerChunk: cpuMsPer(ownCpuPct, seconds, chunks) };
+    // The server's backends are part of this run's work, not "the rest of the machine".
+    const othersCpuPct = Math.max(0, machinePct - ownCpuPct - (serverCpuS / seconds) * 100);
+    return {
+      threads,
+      storage,
+      chunks,
+      seconds,
+      chunksPerSec: chunks / seconds,
+      ownCpuPct,
+      othersCpuPct,
+      cpuMsPerChunk: cpuMsPer(ownCpuPct, seconds, chunks),
+      serverCpuMsPerChunk: (serverCpuS * 1000) / chunks,
+    };
   } finally {
     await stopBenchRuntime(r);
+    if (storage === 'postgres') await sql(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   }
 }
 
@@ -227,20 +242,6 @@ async function directLoop({ chunks, batchSize }: { chunks: string[]; batchSize: 
   parentPort!.postMessage((performance.now() - t0) / 1000);
 }
 
-function unitVector(rnd: () => number): Float32Array {
-  const v = new Float32Array(DIMENSIONS);
-  let norm = 0;
-  for (let d = 0; d < DIMENSIONS; d++) {
-    // Box–Muller: Gaussian components give directions uniform on the sphere.
-    const g = Math.sqrt(-2 * Math.log(rnd() || 1e-12)) * Math.cos(2 * Math.PI * rnd());
-    v[d] = g;
-    norm += g * g;
-  }
-  norm = Math.sqrt(norm);
-  for (let d = 0; d < DIMENSIONS; d++) v[d] = v[d]! / norm;
-  return v;
-}
-
 interface Latency {
   readonly storeP50: number;
   readonly storeP99: number;
@@ -267,7 +268,7 @@ async function queryBench(token: string): Promise<Record<number, Latency>> {
           index,
           text: `chunk ${index} of ${id}`,
           metadata: {},
-          embedding: unitVector(rnd),
+          embedding: unitVector(rnd, DIMENSIONS),
         }));
         await files.replaceChunks(id, chunks, { name: space, dimensions: DIMENSIONS });
         await files.updateFile(id, { status: 'finished', progress: 1, chunks: CHUNKS_PER_FILE });
@@ -277,7 +278,7 @@ async function queryBench(token: string): Promise<Record<number, Latency>> {
       const store: number[] = [];
       const rest: number[] = [];
       for (let q = 0; q < QUERIES + 20; q++) {
-        const embedding = unitVector(rnd);
+        const embedding = unitVector(rnd, DIMENSIONS);
         let t = performance.now();
         const hits = await files.query({ collection: 'bench', ownerId: 'bench', embedding, k: 5, model: space });
         const storeMs = performance.now() - t;
@@ -314,17 +315,26 @@ async function main(): Promise<void> {
       `batch ${batchSize}, ${ROUNDS} rounds per pool size, ${CORES} cores, load avg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
   );
 
+  await sql('SELECT 1').catch((err: Error) => {
+    throw new Error(`bench:ingest measures PostgreSQL too and none answers at TEST_DATABASE_URL (${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}): ${err.message}`);
+  });
   const runs: IngestRun[] = [];
   let direct = { seconds: Infinity, chunksPerSec: 0, ownCpuPct: 0, othersCpuPct: 0, cpuMsPerChunk: NaN };
   for (let round = 0; round < ROUNDS; round++) {
-    // Alternated, so a burst of outside load hits both sizes alike rather than one of them.
-    for (const threads of round % 2 === 0 ? [1, 2] : [2, 1]) {
-      const run = await ingestRun(threads, files, token);
-      if (run.chunks !== chunks.length) throw new Error(`the pipeline stored ${run.chunks} chunks, the direct chunking made ${chunks.length}`);
+    // Alternated, so a burst of outside load hits both sizes (and both stores) alike rather than one of them.
+    const plan: Array<[number, StorageKind]> = [
+      [1, 'sqlite'],
+      [STORAGE_THREADS, 'sqlite'],
+      [STORAGE_THREADS, 'postgres'],
+    ];
+    for (const [threads, storage] of round % 2 === 0 ? plan : plan.reverse()) {
+      const run = await ingestRun(threads, files, token, storage);
+      if (run.chunks !== chunks.length) throw new Error(`the pipeline stored ${run.chunks} chunks on ${storage}, the direct chunking made ${chunks.length}`);
       runs.push(run);
+      const server = storage === 'postgres' ? ` + ${fmt(run.serverCpuMsPerChunk)} in the server's backends` : '';
       console.log(
-        `  round ${round + 1}, THREAD_POOL_SIZE=${threads}: ${run.chunks} chunks in ${run.seconds.toFixed(2)} s = ${fmt(run.chunksPerSec)} chunks/s, ` +
-          `${fmt(run.cpuMsPerChunk)} CPU-ms/chunk (this process ${fmt(run.ownCpuPct)} % CPU, rest of the machine ${fmt(run.othersCpuPct)} %)`,
+        `  round ${round + 1}, THREAD_POOL_SIZE=${threads}, ${storage}: ${run.chunks} chunks in ${run.seconds.toFixed(2)} s = ${fmt(run.chunksPerSec)} chunks/s, ` +
+          `${fmt(run.cpuMsPerChunk)} CPU-ms/chunk${server} (this process ${fmt(run.ownCpuPct)} % CPU, rest of the machine ${fmt(run.othersCpuPct)} %)`,
       );
     }
     const d = await directRun(chunks, batchSize);
@@ -334,10 +344,13 @@ async function main(): Promise<void> {
     );
     if (d.seconds < direct.seconds) direct = d;
   }
-  const best = (threads: number) => runs.filter((r) => r.threads === threads).reduce((a, b) => (b.chunksPerSec > a.chunksPerSec ? b : a));
+  const best = (threads: number, storage: StorageKind = 'sqlite') =>
+    runs.filter((r) => r.threads === threads && r.storage === storage).reduce((a, b) => (b.chunksPerSec > a.chunksPerSec ? b : a));
   const one = best(1);
   const two = best(2);
-  const disturbed = [one, two, direct].filter((r) => r.othersCpuPct > 25).length;
+  const sqlite = best(STORAGE_THREADS);
+  const postgres = best(STORAGE_THREADS, 'postgres');
+  const disturbed = [one, two, postgres, direct].filter((r) => r.othersCpuPct > 25).length;
   if (disturbed > 0) console.log(`  !! ${disturbed} of the kept runs shared the machine with > 25 % CPU of other work: the ratios are less certain`);
 
   console.log('query latency (512-d, k = 5, one user, one collection):');
@@ -358,6 +371,14 @@ async function main(): Promise<void> {
     cpuMsPerChunkPool2: two.cpuMsPerChunk,
     cpuMsPerChunkDirect: direct.cpuMsPerChunk,
     overhead: one.seconds / direct.seconds - 1,
+    postgres_vs_sqlite_chunks_per_sec: postgres.chunksPerSec / sqlite.chunksPerSec,
+    chunksPerSecSqlite: sqlite.chunksPerSec,
+    chunksPerSecPostgres: postgres.chunksPerSec,
+    cpuMsPerChunkSqlite: sqlite.cpuMsPerChunk,
+    cpuMsPerChunkPostgres: postgres.cpuMsPerChunk,
+    serverCpuMsPerChunkPostgres: postgres.serverCpuMsPerChunk,
+    cpuMsPerChunkPostgresTotal: postgres.cpuMsPerChunk + postgres.serverCpuMsPerChunk,
+    othersCpuPctPostgres: postgres.othersCpuPct,
     othersCpuPctPool1: one.othersCpuPct,
     othersCpuPctPool2: two.othersCpuPct,
     othersCpuPctDirect: direct.othersCpuPct,
@@ -376,6 +397,7 @@ async function main(): Promise<void> {
   reportResult('ingest', metrics, {
     scaling: { min: 1.7 },
     overhead: { max: 0.15 },
+    postgres_vs_sqlite_chunks_per_sec: { min: 0.9 },
     storeQueryP99Ms10k: { max: 50 },
     storeQueryP99Ms100k: { max: 250 },
   });

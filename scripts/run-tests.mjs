@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every compiled test file under dist/test with node's test runner.
 // Node 20's `--test` does not take globs, so the file list is built here.
-// Usage: node scripts/run-tests.mjs [substring filter ...]
+// Usage: node scripts/run-tests.mjs [substring filter ...]  (a filter starting with ^ matches the file name's start)
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -19,8 +19,9 @@ function walk(dir) {
   return out;
 }
 
+const matches = (path, s) => (s.startsWith('^') ? path.startsWith(s.slice(1)) : path.includes(s));
 const files = walk(root)
-  .filter((f) => filters.length === 0 || filters.some((s) => relative(root, f).includes(s)))
+  .filter((f) => filters.length === 0 || filters.some((s) => matches(relative(root, f), s)))
   .sort();
 if (files.length === 0) {
   console.error('run-tests: no test files matched');

@@ -5,10 +5,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as Y from 'yjs';
-import { silentLogger } from '../src/observability/logger.js';
-import { openSqliteStorage } from '../src/storage/index.js';
 import { describeRedis, randomPrefix } from './helpers/redis.js';
 import { startRuntime, type TestRuntime } from './helpers/runtime.js';
+import { openTestStorage } from './helpers/testStorage.js';
 import { Client, createDoc, getDoc } from './helpers/docs.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -57,8 +56,8 @@ await describeRedis('documents: two instances on one Redis', (server) => {
       assert.equal(expected.length, 40);
       for (const c of clients.splice(0)) c.destroy();
       for (const t of runtimes.splice(0)) await t.runtime.stop();
-      // Durable in SQLite itself, not only replayable from the Redis stream.
-      const storage = await openSqliteStorage({ dataDir, logger: silentLogger() });
+      // Durable in the store itself (SQLite, or PostgreSQL in CI's second pass), not only replayable from the Redis stream.
+      const storage = await openTestStorage(dataDir);
       const stored = await storage.documents.loadState('shared');
       await storage.close();
       const check = new Y.Doc();

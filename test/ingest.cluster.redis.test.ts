@@ -45,6 +45,9 @@ await describeRedis(
       REDIS_URL: server.url,
       REDIS_KEY_PREFIX: randomPrefix(),
       DATA_DIR: dataDir,
+      // Pinned (CI's Postgres pass too): the assertions read the shared SQLite file directly;
+      // storage.twohosts.redis.test.ts runs the same scenario on PostgreSQL.
+      STORAGE: 'sqlite',
       EMBEDDING_PROVIDER: 'hash',
       THREAD_POOL_SIZE: '1',
       INGEST_CONCURRENCY: '4',

@@ -1,12 +1,13 @@
 import './helpers/guard.js';
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { chunkSections } from '../src/ingest/pipeline/chunk.js';
 import { extractSections } from '../src/ingest/pipeline/extract.js';
 import { detectKind } from '../src/ingest/pipeline/fileKind.js';
 import { Client, createDoc, getDoc } from './helpers/docs.js';
 import { corpusFile, type TestFile } from './helpers/files.js';
+import { hostNetwork, type HostNetwork } from './helpers/hostNetwork.js';
 import { describeRedis, randomPrefix } from './helpers/redis.js';
 import { ChildInstance } from './helpers/runtime.js';
 import { waitFor } from './helpers/wait.js';
@@ -30,16 +31,20 @@ async function okSaves(port: number): Promise<number> {
   return n;
 }
 
+/** Hosts: A (the survivor), B (SIGKILLed and restarted there), C (the third instance, empty DATA_DIR). */
+const HOSTS = 3;
+
 /**
  * Issue 15's must-show, as processes: instances that share nothing on disk (each
- * has its own temporary DATA_DIR) and reach Redis and PostgreSQL over TCP.
- * (Separate network namespaces are not used: the machine's PostgreSQL listens on
- * loopback only, and changing its listen address would touch a shared server.)
+ * has its own temporary DATA_DIR) and reach Redis and PostgreSQL over TCP. As root
+ * with iproute2, each instance runs in its own network namespace and reaches the
+ * (loopback-only) Redis and PostgreSQL over a veth link (helpers/hostNetwork.ts);
+ * otherwise on loopback. One line says which mode ran.
  */
 function twoHosts(server: { url: string }, url: string): void {
   const schema = freshSchema();
-  // What every instance shares (the network services) and how fast it works (short leases, small chunks).
-  const shared = { REDIS_URL: server.url, REDIS_KEY_PREFIX: randomPrefix(), DATABASE_URL: url, DATABASE_SCHEMA: schema, DATABASE_POOL_SIZE: '4' };
+  // What every instance shares (a key prefix, a schema) and how fast it works (short leases, small chunks).
+  const shared = { REDIS_KEY_PREFIX: randomPrefix(), DATABASE_SCHEMA: schema, DATABASE_POOL_SIZE: '4' };
   const pace = {
     JOB_LEASE_MS: '2000',
     INGEST_RECONCILE_INTERVAL_MS: '1000',
@@ -51,17 +56,25 @@ function twoHosts(server: { url: string }, url: string): void {
   const instances: ChildInstance[] = [];
   const clients: Client[] = [];
   const db = new pg.Client({ connectionString: url, options: `-c search_path=${schema},public` });
-  const start = async () => {
-    const inst = await ChildInstance.start(env, 30_000); // a fresh DATA_DIR each time
+  let net: HostNetwork | undefined;
+  /** An instance on `host` with a fresh DATA_DIR; `port` is where this test reaches it. */
+  const start = async (host: number) => {
+    const inst = await ChildInstance.start({ ...env, ...net!.env(host) }, 30_000, { launcher: net!.launcher(host) });
     instances.push(inst);
-    return inst;
+    return { inst, port: await net!.reach(host, inst.port) };
   };
+  before(async () => {
+    net = await hostNetwork(HOSTS, { redisUrl: server.url, databaseUrl: url });
+    console.log(`two-hosts test: ${net.description}`);
+  });
   after(async () => {
     for (const c of clients) c.destroy();
     await Promise.all(instances.map((i) => i.kill()));
+    await net?.close();
     await db.end().catch(() => {});
     await dropSchema(schema);
   });
+  const ports: number[] = []; // where the test reaches A and the restarted B, for the second test
 
   it(`${FILES} files round-robin over two instances, one SIGKILLed at 40 % and restarted: every file finished, clean-run chunk counts, no duplicate (file, chunk)`, { timeout: 180_000 }, async () => {
     const files: TestFile[] = [];
@@ -70,8 +83,8 @@ function twoHosts(server: { url: string }, url: string): void {
       files.push(await corpusFile(i, 4));
       expected.push(await expectedChunks(files[i]!));
     }
-    const a = await start();
-    let b = await start();
+    const a = await start(0);
+    let b = await start(1);
     await db.connect();
     const ca = await IngestClient.of(null as never, 'alice', 'user', a.port);
     let cb = await IngestClient.of(null as never, 'alice', 'user', b.port);
@@ -80,14 +93,26 @@ function twoHosts(server: { url: string }, url: string): void {
     let killed = false;
     for (let i = 0; i < FILES; i++) {
       if (!killed && i >= FILES * 0.4) {
-        await b.kill(); // SIGKILL: its running jobs stay locked until their lease expires, then are recovered
+        await b.inst.kill(); // SIGKILL: its running jobs stay locked until their lease expires, then are recovered
         killed = true;
-        b = await start();
+        b = await start(1);
         cb = await IngestClient.of(null as never, 'alice', 'user', b.port);
       }
       const res = await (i % 2 === 0 ? ca : cb).upload(files[i]!, 'hosts');
       assert.equal(res.status, 202, JSON.stringify(res.body));
       ids[i] = res.body.id;
+    }
+    ports.push(a.port, b.port);
+    if (net!.mode === 'netns') {
+      // Each instance's host has only its link: its own loopback has neither server, and the links carried both.
+      const pgPort = Number(new URL(url).port || 5432);
+      const redisPort = Number(new URL(server.url).port);
+      for (const host of [0, 1]) {
+        assert.equal(await net!.loopbackReaches(host, pgPort), false, `host ${host}'s 127.0.0.1:${pgPort} is its own loopback`);
+        assert.equal(await net!.loopbackReaches(host, redisPort), false, `host ${host}'s 127.0.0.1:${redisPort} is its own loopback`);
+        const links = net!.linkConnections(host);
+        assert.ok(links.redis > 0 && links.postgres > 0, `host ${host} reached Redis and PostgreSQL over its link (${JSON.stringify(links)})`);
+      }
     }
     await waitFor(async () => (await finished()) >= FILES, { timeoutMs: 150_000, intervalMs: 500, what: 'every file finished' });
     const dup = await db.query('SELECT file_id, idx, count(*) AS n FROM chunks GROUP BY file_id, idx HAVING count(*) > 1');
@@ -102,11 +127,12 @@ function twoHosts(server: { url: string }, url: string): void {
   });
 
   it('a document edited through both converges, is saved by one writer (not once per instance), and a third instance with an empty DATA_DIR serves it', { timeout: 60_000 }, async () => {
-    const [a, b] = [instances[0]!, instances[instances.length - 1]!]; // the survivor and the restarted one
+    assert.equal(ports.length, 2, 'the first test started A and the restarted B');
+    const [a, b] = [{ port: ports[0]! }, { port: ports[1]! }]; // the survivor and the restarted one
     assert.equal((await createDoc({ port: a.port } as never, 'alice', { id: 'hosts-doc', access: { write: ['*'] } })).status, 201);
     const [ca, cb] = [await Client.open(a.port, 'hosts-doc', 'alice'), await Client.open(b.port, 'hosts-doc', 'bob')];
     clients.push(ca, cb);
-    const before = [await okSaves(a.port), await okSaves(b.port)];
+    const savesBefore = [await okSaves(a.port), await okSaves(b.port)];
     for (let i = 0; i < 30; i++) {
       ca.text.insert(0, 'a');
       cb.text.insert(cb.text.length, 'b');
@@ -115,9 +141,9 @@ function twoHosts(server: { url: string }, url: string): void {
     const want = ca.text.toString();
     await waitFor(async () => (await getDoc(a.port, 'alice'))('hosts-doc').then((r) => r.json.size_bytes > 0), { what: 'a save', timeoutMs: 10_000 });
     await new Promise((r) => setTimeout(r, 2_000)); // quiet: every debounce window closed
-    const saves = [(await okSaves(a.port)) - before[0]!, (await okSaves(b.port)) - before[1]!];
+    const saves = [(await okSaves(a.port)) - savesBefore[0]!, (await okSaves(b.port)) - savesBefore[1]!];
     assert.equal(saves.filter((n) => n > 0).length, 1, `exactly one instance saved (saves per instance: ${saves})`);
-    const c = await start(); // empty DATA_DIR
+    const c = await start(2); // empty DATA_DIR, its own host
     const res = await (await getDoc(c.port, 'carol'))('hosts-doc');
     assert.equal(res.status, 200, JSON.stringify(res.json));
     assert.equal(res.json.text.body, want);

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { loadConfig } from '../../src/config/loadConfig.js';
 import { Runtime } from '../../src/runtime.js';
 import { exitOf, reapOnExit, terminate } from './child.js';
+import { storageEnv, storageOverrides, trackForTeardown } from './testStorage.js';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
 
@@ -36,21 +37,30 @@ export interface TestRuntime {
   readonly logs: LogCapture;
 }
 
-/** An in-process runtime on port 0 with a temp data dir and captured logs. Stop it in after(). */
+/**
+ * An in-process runtime on port 0 with a temp data dir and captured logs. Stop it in after().
+ * Under SWITCHYARD_TEST_STORAGE=postgres it stores in PostgreSQL (testStorage.ts) unless
+ * `overrides` chooses the storage.
+ */
 export async function startRuntime(overrides: Record<string, unknown> = {}, opts: { gateway?: boolean; ingestWorkerFilename?: string } = {}): Promise<TestRuntime> {
+  const dataDir = (overrides.dataDir as string | undefined) ?? mkdtempSync(join(tmpdir(), 'swy-data-'));
   const config = loadConfig(
     {},
     {
       port: 0,
       host: '127.0.0.1',
-      dataDir: mkdtempSync(join(tmpdir(), 'swy-data-')),
       jwtSecret: TEST_SECRET,
       shutdownTimeoutMs: 5_000,
       ...overrides,
+      dataDir,
+      ...storageOverrides(dataDir, overrides),
     },
   );
   const logs = new LogCapture();
   const runtime = await Runtime.start(config, { logDestination: logs, gateway: opts.gateway, ingestWorkerFilename: opts.ingestWorkerFilename });
+  trackForTeardown(runtime);
+  // A pass meant to run on PostgreSQL must not pass on SQLite unnoticed.
+  if (config.storage !== runtime.storage.kind) throw new Error(`runtime opened ${runtime.storage.kind} storage, config says ${config.storage}`);
   return { runtime, logs };
 }
 
@@ -73,19 +83,25 @@ export class ChildInstance {
   }
 
   /** Starts an instance with the given env (on top of a minimal test env) and waits for its "started" line. */
-  static async start(env: Record<string, string>, timeoutMs = 15_000): Promise<ChildInstance> {
-    const child = spawn(process.execPath, [MAIN], {
+  static async start(env: Record<string, string>, timeoutMs = 15_000, opts: { launcher?: readonly string[] } = {}): Promise<ChildInstance> {
+    const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'swy-data-'));
+    // `launcher`: a command that execs node in place, e.g. `ip netns exec <ns>` (helpers/netns.ts),
+    // so the child's pid stays node's and SIGKILL reaches the instance itself.
+    const [file, ...args] = [...(opts.launcher ?? []), process.execPath, MAIN];
+    const child = spawn(file!, args, {
       env: {
         PATH: process.env.PATH,
         HOST: '127.0.0.1',
         PORT: '0',
         JWT_SECRET: TEST_SECRET,
-        DATA_DIR: mkdtempSync(join(tmpdir(), 'swy-data-')),
         ...env,
+        DATA_DIR: dataDir,
+        ...storageEnv(dataDir, env),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const instance = new ChildInstance(child);
+    trackForTeardown({ stop: () => instance.kill() });
     const rl = createInterface({ input: child.stdout! });
     const stderr: string[] = [];
     child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));

@@ -8,6 +8,8 @@
  * clock and every instance on a machine agrees on "now".
  */
 
+import type { RoomMembers } from './RoomMembers.js';
+
 export type Role = 'user' | 'admin';
 
 export interface SessionInfo {
@@ -171,6 +173,8 @@ export interface Coordination {
   readonly tasks: TaskRegistry;
   readonly bus: MessageBus;
   readonly instances: InstanceRegistry;
+  /** Members of chat:/channel: rooms, set through the REST API (RoomMembers.ts). */
+  readonly roomMembers: RoomMembers;
   /** True when the backend answers (readiness). */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -111,6 +111,7 @@ export class DocumentService {
       storage: this.deps.storage,
       log: this.log,
       compact: this.compact,
+      maxDocsPerUser: this.deps.config.limits.docsPerUser,
       liveSnapshot: (docId) =>
         this.deps.actors.has(DOC_KIND, docId) ? this.deps.actors.ask<DocSnapshotReply | null>(DOC_KIND, docId, { type: 'snapshot' }) : undefined,
     });

@@ -32,6 +32,8 @@ export interface DocumentStore {
   /** Replaces the stored Yjs state (binary, never rebuilt from text). */
   saveState(id: string, state: Uint8Array): Promise<void>;
   delete(id: string): Promise<void>;
+  /** How many documents `owner` owns (the per-user document limit, limits.docsPerUser). */
+  countByOwner(owner: string): Promise<number>;
 }
 
 export type FileStatus = 'queued' | 'started' | 'finished' | 'failed' | 'deferred' | 'canceled';

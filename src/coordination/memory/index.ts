@@ -3,6 +3,7 @@ import type { Coordination } from '../ports.js';
 import { MemoryInstanceRegistry } from './MemoryInstanceRegistry.js';
 import { MemoryLeaseLock } from './MemoryLeaseLock.js';
 import { MemoryMessageBus } from './MemoryMessageBus.js';
+import { MemoryRoomMembers } from './MemoryRoomMembers.js';
 import { MemorySessionPool } from './MemorySessionPool.js';
 import { MemoryTaskRegistry } from './MemoryTaskRegistry.js';
 import { MemoryUsagePool } from './MemoryUsagePool.js';
@@ -25,6 +26,7 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
     tasks: new MemoryTaskRegistry(),
     bus: new MemoryMessageBus(options.logger ?? silentLogger()),
     instances: new MemoryInstanceRegistry(),
+    roomMembers: new MemoryRoomMembers(),
     ping: async () => true,
     close: async () => {},
   });

@@ -6,6 +6,7 @@ import { RedisInstanceRegistry } from './RedisInstanceRegistry.js';
 import { RedisKeys } from './RedisKeys.js';
 import { RedisLeaseLock } from './RedisLeaseLock.js';
 import { DEFAULT_BUS_BACKOFF, RedisMessageBus, type BusBackoff } from './RedisMessageBus.js';
+import { RedisRoomMembers } from './RedisRoomMembers.js';
 import { RedisSessionPool } from './RedisSessionPool.js';
 import { RedisTaskRegistry } from './RedisTaskRegistry.js';
 import { RedisUsagePool } from './RedisUsagePool.js';
@@ -65,6 +66,7 @@ export async function createRedisCoordination(options: RedisCoordinationOptions)
     tasks: new RedisTaskRegistry(redis, keys),
     bus,
     instances: new RedisInstanceRegistry(redis, scripts, keys),
+    roomMembers: new RedisRoomMembers(redis, keys),
     ping: () => ping(redis),
     close: () => {
       closed ??= (async () => {

@@ -20,6 +20,7 @@ export class DocumentTable {
   private readonly selectState: Statement;
   private readonly updateState: Statement;
   private readonly remove: Statement;
+  private readonly countOwned: Statement;
 
   constructor(db: Database, private readonly now: () => number) {
     this.insert = db.prepare('INSERT INTO documents (id, owner, access, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING');
@@ -27,6 +28,7 @@ export class DocumentTable {
     this.selectState = db.prepare('SELECT state FROM documents WHERE id = ?');
     this.updateState = db.prepare('UPDATE documents SET state = ?, size_bytes = ?, updated_at = ? WHERE id = ?');
     this.remove = db.prepare('DELETE FROM documents WHERE id = ?');
+    this.countOwned = db.prepare('SELECT COUNT(*) AS n FROM documents WHERE owner = ?');
   }
 
   create(doc: { id: string; owner: string; access: DocumentAccess }): DocumentRecord {
@@ -54,6 +56,10 @@ export class DocumentTable {
 
   delete(id: string): void {
     this.remove.run(id);
+  }
+
+  countByOwner(owner: string): number {
+    return (this.countOwned.get(owner) as { n: number }).n;
   }
 }
 

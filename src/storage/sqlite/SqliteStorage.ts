@@ -23,6 +23,7 @@ export class SqliteStorage implements Storage {
       loadState: (id: string) => thread.call('docLoadState', id),
       saveState: (id: string, state: Uint8Array) => thread.call('docSaveState', id, state),
       delete: (id: string) => thread.call('docDelete', id),
+      countByOwner: (owner: string) => thread.call('docCountByOwner', owner),
     };
     this.files = {
       createFile: (file: NewFile): Promise<FileRecord> => thread.call('fileCreate', file),

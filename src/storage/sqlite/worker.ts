@@ -35,6 +35,7 @@ const api = {
   docLoadState: guarded('docLoadState'),
   docSaveState: guarded('docSaveState'),
   docDelete: guarded('docDelete'),
+  docCountByOwner: guarded('docCountByOwner'),
   fileCreate: guarded('fileCreate'),
   fileGet: guarded('fileGet'),
   fileUpdate: guarded('fileUpdate'),

@@ -17,10 +17,7 @@ export interface RoomMembers {
   roomsOf(userId: string): Promise<string[]>;
 }
 
-/** The bus topic on which a removal travels, so every instance drops that user's sockets from the room. */
-export const MEMBERSHIP_TOPIC = 'room-members';
-
-/** A membership change as published on MEMBERSHIP_TOPIC. */
+/** A membership change as the instances tell each other (on the room's bus topic, so only instances with members hear it). */
 export interface MembershipChange {
   readonly op: 'remove';
   readonly room: string;

@@ -2,7 +2,7 @@ import type { TemplatedApp, us_listen_socket, WebSocketBehavior } from 'uWebSock
 import type { TokenService } from '../auth/tokens.js';
 import type { Config } from '../config/schema.js';
 import type { Coordination } from '../coordination/ports.js';
-import { ConfigError, ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
+import { ConfigError, ErrorCode, SwitchyardError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Registry } from '../observability/metrics.js';
 import { authUpgrade, type UpgradeRequest } from './authUpgrade.js';
@@ -12,8 +12,7 @@ import { ConnectionSet } from './ConnectionSet.js';
 import { registerCoreEvents, type CoreEventsContext } from './coreEvents.js';
 import { JsonDialect } from './Dialect.js';
 import { leaveAllNotes, recheckNotes, registerNoteEvents, touchNotes } from './noteEvents.js';
-import { MEMBERSHIP_TOPIC, type MembershipChange } from '../coordination/RoomMembers.js';
-import type { Unsubscribe } from '../coordination/ports.js';
+import type { MembershipChange } from '../coordination/RoomMembers.js';
 import { channelsOfMember, membershipRule } from './membership/MembershipRule.js';
 import { parseChange, registerMembershipRoutes } from './membership/membershipRoutes.js';
 import { SioServer } from './socketio/SioServer.js';
@@ -88,8 +87,6 @@ export class Gateway {
   private accepting = true;
   private closed: Promise<void> | null = null;
   private readonly pruneTimer: NodeJS.Timeout;
-  /** The bus subscription that carries membership removals from every instance. */
-  private readonly membershipFeed: Promise<Unsubscribe | null>;
 
   constructor(private readonly deps: GatewayDeps) {
     const { config, log } = deps;
@@ -215,17 +212,13 @@ export class Gateway {
     );
     registerEventRoutes(this.router, { rooms: this.rooms });
     const evictLocal = (change: MembershipChange) => this.evict(change);
-    registerMembershipRoutes(this.router, { members, bus: deps.coordination.bus, evictLocal });
-    this.membershipFeed = deps.coordination.bus
-      .subscribe(MEMBERSHIP_TOPIC, (payload) => {
-        const change = parseChange(payload);
-        if (change) this.evict(change);
-        else log.warn('malformed membership change on the bus');
-      })
-      .catch((err: unknown) => {
-        log.error({ err: errorMessage(err) }, 'membership feed subscribe failed: removals from other instances will not evict sockets here');
-        return null;
-      });
+    const publish = (change: MembershipChange) => this.rooms.publishControl(change.room, JSON.stringify(change));
+    registerMembershipRoutes(this.router, { members, publish, evictLocal });
+    this.rooms.onControl = (room, dataJson) => {
+      const change = parseChange(dataJson);
+      if (change && change.room === room) this.evict(change);
+      else log.warn({ room }, 'malformed membership change on the bus');
+    };
     this.app.ws('/ws', this.events.behavior());
     this.sio.attach(this.app);
     this.app.any('/*', this.router.handle);
@@ -344,7 +337,6 @@ export class Gateway {
       clearInterval(this.pruneTimer);
       this.connections.close();
       await this.connections.settled();
-      await (await this.membershipFeed)?.();
       await this.rooms.close();
       // Also ends idle keep-alive HTTP connections, so the process can exit.
       (this.app as { close?: () => void }).close?.();

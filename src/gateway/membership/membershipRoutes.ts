@@ -1,13 +1,13 @@
 import type { Principal } from '../../auth/tokens.js';
-import { MEMBERSHIP_TOPIC, type MembershipChange, type RoomMembers } from '../../coordination/RoomMembers.js';
-import type { MessageBus } from '../../coordination/ports.js';
+import type { MembershipChange, RoomMembers } from '../../coordination/RoomMembers.js';
 import { ErrorCode, SwitchyardError } from '../../errors.js';
 import type { HttpRouter } from '../http/HttpRouter.js';
 import { RoomKind, parseRoom } from '../RoomPolicy.js';
 
 export interface MembershipRoutesDeps {
   readonly members: RoomMembers;
-  readonly bus: MessageBus;
+  /** Tells the other instances with members of the room (a control frame on the room's bus topic). */
+  readonly publish: (change: MembershipChange) => Promise<void>;
   /** Drops the user's sockets on this instance from the room at once (the bus carries it to the others). */
   readonly evictLocal: (change: MembershipChange) => void;
 }
@@ -17,8 +17,8 @@ const MAX_USER_ID = 256;
 /**
  * `PUT` / `DELETE /api/rooms/<room>/members/<user>` and `GET /api/rooms/<room>/members`,
  * admin only (SPEC §4.6): a chat backend decides who is in which `chat:` / `channel:`
- * room. A removal is published on the bus so every instance drops that user's sockets
- * from the room — a removed member stops reading at once, not at their next join.
+ * room. A removal travels on the room's own bus topic — it reaches exactly the instances
+ * with members of that room — and each drops that user's sockets from the room — a removed member stops reading at once, not at their next join.
  */
 export function registerMembershipRoutes(router: HttpRouter, deps: MembershipRoutesDeps): void {
   router.add('PUT', '/api/rooms/:room/members/:user', async ({ principal, params }) => {
@@ -32,7 +32,7 @@ export function registerMembershipRoutes(router: HttpRouter, deps: MembershipRou
     const removed = await deps.members.remove(room, user);
     const change: MembershipChange = { op: 'remove', room, userId: user };
     deps.evictLocal(change);
-    await deps.bus.publish(MEMBERSHIP_TOPIC, JSON.stringify(change));
+    await deps.publish(change);
     return { room, user, member: false, removed };
   });
 

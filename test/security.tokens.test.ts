@@ -72,6 +72,39 @@ describe('security: sockets do not outlive their token (issue 13 #12)', () => {
     assert.equal(socket.connected, false);
   });
 
+  it('/doc: a document socket is closed with 4401 when its token expires; one with a long token stays', async () => {
+    const owner = await tokens.sign({ sub: 'gus' });
+    const created = await fetch(`http://127.0.0.1:${t.runtime.port}/api/docs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'expiring-doc' }),
+    });
+    assert.equal(created.status, 201);
+    const { default: WebSocket } = await import('ws');
+    const open = (token: string) =>
+      new Promise<InstanceType<typeof WebSocket>>((resolve, reject) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${t.runtime.port}/doc/expiring-doc?token=${token}`);
+        socket.once('open', () => resolve(socket));
+        socket.once('error', reject);
+      });
+    const short = await open(await tokens.sign({ sub: 'gus', ttlSeconds: 2 }));
+    const long = await open(owner);
+    try {
+      const closed = await new Promise<{ code: number; reason: string }>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('still open')), EXPIRY_WAIT_MS);
+        short.once('close', (code, reason) => {
+          clearTimeout(timer);
+          resolve({ code, reason: reason.toString() });
+        });
+      });
+      assert.deepEqual(closed, { code: 4401, reason: 'token expired' });
+      assert.equal(long.readyState, WebSocket.OPEN);
+    } finally {
+      short.terminate();
+      long.terminate();
+    }
+  });
+
   it('a user-join that drops the admin role leaves the rooms only an admin could be in', async () => {
     const members = t.runtime.coordination.roomMembers;
     await members.add('channel:mine', 'erin');

@@ -1,5 +1,5 @@
-import type { TemplatedApp, us_listen_socket, WebSocketBehavior } from 'uWebSockets.js';
-import type { TokenService } from '../auth/tokens.js';
+import type { TemplatedApp, us_listen_socket, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
+import type { Principal, TokenService } from '../auth/tokens.js';
 import type { Config } from '../config/schema.js';
 import type { Coordination } from '../coordination/ports.js';
 import { ConfigError, ErrorCode, SwitchyardError } from '../errors.js';
@@ -30,6 +30,7 @@ import { coordinationReadiness, registerSystemRoutes } from './systemRoutes.js';
 import { KeyedRateLimiter } from './TokenBucket.js';
 import { RestLimits } from './limits/RestLimits.js';
 import { WindowQuota } from './limits/WindowQuota.js';
+import { ExpiryWheel } from './limits/ExpiryWheel.js';
 import { loadUws, type LoadedUws } from './uws.js';
 
 export interface GatewayDeps {
@@ -81,6 +82,8 @@ export class Gateway {
   private readonly metrics: GatewayMetrics;
   private readonly upgradeLimiter: KeyedRateLimiter;
   private readonly restLimits: RestLimits;
+  /** Closes sockets of extra routes (`/doc/*`) when their token expires. */
+  private readonly routeWheel: ExpiryWheel<WebSocket<unknown>>;
   private readonly now: () => number;
   private listenSocket: us_listen_socket | null = null;
   private boundPort = 0;
@@ -102,6 +105,7 @@ export class Gateway {
     log.info({ uwsNative: this.native, binary: this.uws.binary }, this.native ? 'uWebSockets.js: native' : 'uWebSockets.js: JS FALLBACK (slow)');
     this.now = deps.now ?? Date.now;
     this.app = this.uws.uws.App();
+    this.routeWheel = new ExpiryWheel((ws) => ws.end(CloseCodes.TOKEN_EXPIRED.code, CloseCodes.TOKEN_EXPIRED.reason), this.now);
     this.upgradeLimiter = new KeyedRateLimiter(gw.upgradesPerSecondPerIp, gw.upgradeBurstPerIp);
     this.pruneTimer = setInterval(() => {
       this.upgradeLimiter.prune(this.now());
@@ -284,7 +288,21 @@ export class Gateway {
    * `upgradeHandler` as its `upgrade` so it gets the same auth and admission.
    */
   socketRoute<UserData>(pattern: string, behavior: WebSocketBehavior<UserData>): this {
-    this.app.ws(pattern, behavior);
+    // A socket whose user data carries the upgrade's principal closes with TOKEN_EXPIRED (4401) when its token's exp passes.
+    const { open, close } = behavior;
+    this.app.ws(pattern, {
+      ...behavior,
+      open: (ws) => {
+        const principal = (ws.getUserData() as { principal?: Principal }).principal;
+        const at = principal ? this.deps.tokens.expiresAt(principal) : null;
+        if (at !== null) this.routeWheel.track(ws as WebSocket<unknown>, at);
+        open?.(ws);
+      },
+      close: (ws, code, message) => {
+        this.routeWheel.untrack(ws as WebSocket<unknown>);
+        close?.(ws, code, message);
+      },
+    });
     return this;
   }
 
@@ -336,6 +354,7 @@ export class Gateway {
       this.closeAll(CloseCodes.GOING_AWAY);
       clearInterval(this.pruneTimer);
       this.connections.close();
+      this.routeWheel.close();
       await this.connections.settled();
       await this.rooms.close();
       // Also ends idle keep-alive HTTP connections, so the process can exit.

@@ -28,7 +28,7 @@ describe('security: per-user and per-socket limits (issue 13 #4)', () => {
   const clients: TestClient[] = [];
   const sockets: Socket[] = [];
   before(async () => {
-    t = await startRuntime({ limits: LIMITS, rooms: { open: true }, ingest: { embedding: { provider: 'hash' } } });
+    t = await startRuntime({ limits: LIMITS, rooms: { open: true }, ingest: { maxFileBytes: 2_048, embedding: { provider: 'hash' } } });
   });
   after(async () => {
     for (const c of clients) c.terminate();
@@ -93,11 +93,18 @@ describe('security: per-user and per-socket limits (issue 13 #4)', () => {
     assert.equal(over.body.error.code, 'SWY_RATE_LIMITED');
     assert.ok(Number(over.retryAfter) >= 1, `Retry-After: ${over.retryAfter}`);
     assert.equal((await call('GET', '/api/usage', 'frank')).status, 200);
+    const root = await tokens.sign({ sub: 'root', role: 'admin' });
+    for (let i = 0; i < LIMITS.restBurstPerUser + 2; i++) {
+      const res = await fetch(url('/api/usage'), { headers: { authorization: `Bearer ${root}` } });
+      assert.equal(res.status, 200, 'an admin (the chat backend) is not limited per user');
+    }
   });
 
   it('uploads per user: count and bytes over the window are 429 SWY_QUOTA_EXCEEDED with Retry-After; another user uploads', async () => {
     const upload = (sub: string, bytes: number) =>
       call('POST', '/api/files', sub, { headers: { 'x-filename': 'a.txt', 'content-type': 'text/plain' }, body: 'x'.repeat(bytes) });
+    const oversized = await upload('gina', 70_000); // over the route's body limit (maxFileBytes + multipart slack)
+    assert.equal(oversized.status, 413, 'refused as too large, spending nothing of the quota');
     const tooBig = await upload('gina', LIMITS.uploadBytesPerUser + 1);
     assert.equal(tooBig.status, 429, 'more bytes than the window allows');
     assert.equal(tooBig.body.error.code, 'SWY_QUOTA_EXCEEDED');

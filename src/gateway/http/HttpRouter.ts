@@ -132,7 +132,7 @@ export class HttpRouter {
     try {
       const principal = await this.authenticate(token, route.options.auth ?? 'required');
       // Limits are spent while the body is still paused: a refused upload is never read.
-      const quota = principal ? this.spendLimits(route, principal.userId, req.headers) : null;
+      const quota = principal ? this.spendLimits(route, principal, req.headers) : null;
       let bytes: Buffer;
       try {
         resume(res, state);
@@ -163,17 +163,22 @@ export class HttpRouter {
     return (this.deps.now ?? Date.now)();
   }
 
-  /** The caller's rate, then the route's quota (by declared Content-Length; a body without one is counted once read). */
-  private spendLimits(route: Route, userId: string, headers: Readonly<Record<string, string>>): { name: string; undeclared: boolean } | null {
+  /**
+   * The caller's rate (admins — the chat backend streaming through `POST /api/events` — are
+   * exempt), then the route's quota by declared Content-Length (a body without one is counted
+   * once read; one over the route's size limit is refused with 413 and spends nothing).
+   */
+  private spendLimits(route: Route, principal: Principal, headers: Readonly<Record<string, string>>): { name: string; undeclared: boolean } | null {
     const limits = this.deps.limits;
     if (!limits) return null;
     const now = this.now();
-    limits.checkUser(userId, now);
+    if (principal.role !== 'admin') limits.checkUser(principal.userId, now);
     const name = route.options.quota;
     if (!name) return null;
     const declared = headers['content-length'] === undefined ? null : Number(headers['content-length']);
     const bytes = declared !== null && Number.isFinite(declared) ? declared : 0;
-    limits.takeQuota(name, userId, bytes, now);
+    if (bytes > (route.options.maxBodyBytes ?? this.deps.maxBodyBytes)) return null;
+    limits.takeQuota(name, principal.userId, bytes, now);
     return { name, undeclared: declared === null };
   }
 

@@ -152,3 +152,24 @@ describe('security: rooms.open keeps today\'s open rooms for single-tenant setup
     }
   });
 });
+
+describe('security: a removal racing a join', () => {
+  it('membership is confirmed once the join landed: a member removed meanwhile ends up outside the room', async () => {
+    const { startGateway } = await import('./helpers/gateway.js');
+    let checks = 0;
+    // The first check (before the join) sees a member, the confirmation after it sees the removal.
+    const gw = await startGateway({ authorizeRoom: () => ++checks === 1 });
+    try {
+      const c = await gw.connect('mia');
+      assert.equal((await c.request('join', { room: 'channel:race' })).error?.code, 'SWY_FORBIDDEN');
+      assert.equal(checks, 2);
+      await gw.gateway.emitToRoom('channel:race', 'events:channel', { leaked: true });
+      await c.request('heartbeat');
+      await sleep(50);
+      assert.equal(c.events('events:channel').length, 0, 'not in the room');
+      assert.equal(gw.gateway.roomCount(), 1, 'only its user room is left');
+    } finally {
+      await gw.close();
+    }
+  });
+});

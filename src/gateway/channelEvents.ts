@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/tokens.js';
 import { ErrorCode, SwitchyardError } from '../errors.js';
-import { assertRoomsLeft, bindToken, joinRoom, type CoreEventsContext } from './coreEvents.js';
+import { assertRoomsLeft, bindToken, confirmMembership, joinRoom, type CoreEventsContext } from './coreEvents.js';
 import type { EventDispatcher } from './EventDispatcher.js';
 import { ClientEvent, ServerEvent, asObject, requireString } from './protocol.js';
 import { RoomKind, channelRoom, mayJoin, userRoom } from './RoomPolicy.js';
@@ -35,7 +35,7 @@ export function registerChannelEvents(dispatcher: EventDispatcher, ctx: CoreEven
     for (const id of allowed) {
       if (!conn.isOpen) break;
       await ctx.rooms.join(conn, channelRoom(id));
-      joined.push(id);
+      if (await confirmMembership(ctx, conn, { kind: RoomKind.CHANNEL, id }, channelRoom(id))) joined.push(id);
     }
     return { channels: joined };
   });

@@ -5,7 +5,7 @@ import type { Connection } from './Connection.js';
 import type { EventDispatcher } from './EventDispatcher.js';
 import { ClientEvent, ServerEvent, asObject, requireString } from './protocol.js';
 import type { RoomHub } from './RoomHub.js';
-import { RoomKind, channelRoom, mayJoin, parseRoom, userRoom, type AuthorizeRoom } from './RoomPolicy.js';
+import { RoomKind, channelRoom, mayJoin, parseRoom, userRoom, type AuthorizeRoom, type RoomName } from './RoomPolicy.js';
 
 /** The narrow view of the gateway the built-in events need. */
 export interface CoreEventsContext {
@@ -36,6 +36,19 @@ export interface CoreEventsContext {
 export async function joinRoom(ctx: CoreEventsContext, conn: Connection, room: string): Promise<void> {
   assertRoomsLeft(ctx, conn, conn.rooms.has(room) ? 0 : 1);
   if (conn.isOpen) await ctx.rooms.join(conn, room);
+}
+
+/**
+ * Re-checks a chat/channel membership once the join has landed (the room's bus topic is
+ * subscribed from then on, so a later removal reaches this instance): a removal that raced
+ * the join — checked before it, published before the subscription — leaves the room here.
+ * False when the socket had to leave.
+ */
+export async function confirmMembership(ctx: CoreEventsContext, conn: Connection, name: RoomName, room: string): Promise<boolean> {
+  if (name.kind !== RoomKind.CHAT && name.kind !== RoomKind.CHANNEL) return true;
+  if (await mayJoin(conn.principal, name, ctx.authorizeRoom)) return true;
+  ctx.rooms.leave(conn, room);
+  return false;
 }
 
 /** Throws SWY_QUOTA_EXCEEDED when `more` new rooms would pass the per-socket limit. */
@@ -138,6 +151,7 @@ export function registerCoreEvents(dispatcher: EventDispatcher, ctx: CoreEventsC
       throw new SwitchyardError(ErrorCode.FORBIDDEN, `not allowed to join ${room}`);
     }
     await joinRoom(ctx, conn, room);
+    if (!(await confirmMembership(ctx, conn, name, room))) throw new SwitchyardError(ErrorCode.FORBIDDEN, `not allowed to join ${room}`);
     return { room };
   });
 

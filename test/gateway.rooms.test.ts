@@ -147,6 +147,7 @@ describe('gateway: rooms across two instances sharing one backend', () => {
     const alice = await a.connect('alice');
     const bob = await b.connect('bob');
     const carol = await a.connect('carol');
+    for (const user of ['alice', 'bob', 'carol']) await coordination.roomMembers.add('channel:x', user); // rooms are members-only by default
     for (const c of [alice, bob, carol]) await c.request('join', { room: 'channel:x' });
     await alice.request('events:channel', { channel_id: 'x', data: 'hello' });
     for (const c of [bob, carol]) {

@@ -42,6 +42,7 @@ await describeRedis('socket.io dialect: two instances on one Redis, with /ws soc
   it('events:channel flows both ways between a Socket.IO socket on A and a /ws socket on B, never back to the sender', async () => {
     const carol = await sio(a, 'carol');
     const carolInbox = new Inbox(carol);
+    for (const user of ['carol', 'dave']) await a.runtime.coordination.roomMembers.add('channel:general', user); // members-only rooms (issue 13 #2)
     assert.deepEqual(await carol.emitWithAck('join-channels', { auth: { token: await originalToken(TEST_SECRET, 'carol') }, channel_ids: ['general'] }), {
       channels: ['general'],
     });

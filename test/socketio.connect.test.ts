@@ -168,6 +168,9 @@ describe('socket.io dialect: events:chat, Engine.IO heartbeats and timeouts', ()
     sockets.push(tab1, tab2);
     const inbox2 = new Inbox(tab2);
     const inbox1 = new Inbox(tab1);
+    // Chat rooms are members-only by default (issue 13 #2): the backend adds the members.
+    const members = t.runtime.coordination.roomMembers;
+    for (const [room, user] of [['chat:c1', 'chatter'], ['chat:c2', 'chatter'], ['chat:c2', 'peer']] as const) await members.add(room, user);
     assert.deepEqual(await tab1.emitWithAck('events:chat', { chat_id: 'c1', data: { type: 'typing' } }), {});
     assert.deepEqual(await inbox2.next('events'), { chat_id: 'c1', user_id: 'chatter', data: { type: 'typing' } });
     const other = await sioConnect(port, await originalToken(TEST_SECRET, 'peer'));
@@ -223,6 +226,7 @@ describe('socket.io dialect: one room, both dialects, one instance', () => {
     try {
       const inbox = new Inbox(sio);
       const inbox2 = new Inbox(sio2);
+      for (const user of ['wsuser', 'siouser', 'siouser2']) await t.runtime.coordination.roomMembers.add('channel:mix', user);
       assert.equal((await ws.request('join', { room: 'channel:mix' })).error, undefined);
       await sio.emitWithAck('join-channels', { channel_ids: ['mix'] });
       await sio2.emitWithAck('join-channels', { channel_ids: ['mix'] });

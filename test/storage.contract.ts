@@ -86,6 +86,19 @@ export function storageContract(name: string, open: () => Promise<StorageBackend
         await s.documents.delete('doc-3');
       });
 
+      it('countByOwner counts exactly the documents a user owns (the per-user document limit)', async () => {
+        const none = { read: [], write: [] };
+        const before = await s.documents.countByOwner('counter-a');
+        await s.documents.create({ id: 'count-a1', owner: 'counter-a', access: none });
+        await s.documents.create({ id: 'count-a2', owner: 'counter-a', access: none });
+        await s.documents.create({ id: 'count-b1', owner: 'counter-b', access: none });
+        assert.equal(await s.documents.countByOwner('counter-a'), before + 2);
+        assert.equal(await s.documents.countByOwner('counter-b'), 1);
+        assert.equal(await s.documents.countByOwner('nobody'), 0);
+        await s.documents.delete('count-a1');
+        assert.equal(await s.documents.countByOwner('counter-a'), before + 1);
+      });
+
       it('a save under a superseded persist lease is refused with LEASE_LOST once the next writer claimed the document', async () => {
         await s.documents.create({ id: 'doc-fence', owner: 'a', access: { read: [], write: [] } });
         assert.equal(await s.documents.claimState('doc-fence', 4), null, 'nothing saved yet');

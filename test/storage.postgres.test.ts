@@ -2,6 +2,7 @@ import './helpers/guard.js';
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import pg from 'pg';
+import { PG_SCHEMA_VERSION } from '../src/storage/postgres/migrations.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { openPostgresStorage, type PostgresStorage } from '../src/storage/index.js';
 import { storageContract } from './storage.contract.js';
@@ -36,7 +37,7 @@ await describePostgres('postgres storage', (url) => {
       await c.connect();
       const { rows } = await c.query(`SELECT version FROM "${fresh}".switchyard_schema`);
       await c.end();
-      assert.deepEqual(rows, [{ version: 1 }]);
+      assert.deepEqual(rows, [{ version: PG_SCHEMA_VERSION }], 'one row, at the latest version');
     } finally {
       await Promise.all(stores.map((s) => s.close()));
       await dropSchema(fresh);

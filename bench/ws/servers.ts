@@ -52,6 +52,8 @@ function switchyardEnv(secret: string, options: ServerOptions): NodeJS.ProcessEn
     WS_MESSAGES_PER_SECOND: '1000000',
     WS_MESSAGE_BURST: '1000000',
     WS_UPGRADES_PER_SECOND_PER_IP: '1000000',
+    // The load joins shared channels as many users (the peers' rooms are open): no member lists to set up.
+    ROOMS_OPEN: '1',
     LOG_LEVEL: 'info',
   };
 }

@@ -19,6 +19,12 @@ export type VerifyResult =
  */
 export class TokenService {
   private readonly key: Uint8Array;
+  /**
+   * `exp` (epoch ms) of the token each verified principal came from. Kept beside the
+   * principal, not in it, so the Principal shape stays what every module compares;
+   * sockets look it up to close when their token expires (issue 13 #12).
+   */
+  private readonly expiry = new WeakMap<Principal, number>();
   constructor(secret: string) {
     this.key = new TextEncoder().encode(secret);
   }
@@ -32,6 +38,11 @@ export class TokenService {
       .sign(this.key);
   }
 
+  /** When the token `principal` was verified from expires (epoch ms); null for a token without `exp` or a principal not made by verify. */
+  expiresAt(principal: Principal): number | null {
+    return this.expiry.get(principal) ?? null;
+  }
+
   async verify(token: string | null | undefined): Promise<VerifyResult> {
     if (!token) return { ok: false, reason: 'missing' };
     try {
@@ -41,7 +52,9 @@ export class TokenService {
       if (sub === null || (typeof payload.sub === 'string' && payload.exp === undefined)) return { ok: false, reason: 'invalid' };
       const role = payload.role === 'admin' ? 'admin' : 'user';
       const name = typeof payload.name === 'string' ? payload.name : sub;
-      return { ok: true, principal: { userId: sub, name, role } };
+      const principal: Principal = { userId: sub, name, role };
+      if (typeof payload.exp === 'number') this.expiry.set(principal, payload.exp * 1000);
+      return { ok: true, principal };
     } catch (err) {
       return { ok: false, reason: err instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' };
     }

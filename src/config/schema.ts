@@ -90,6 +90,28 @@ export const ConfigSchema = z
       /** Socket.IO dialect: largest frame (note states travel as JSON byte arrays, ~4 bytes per byte). */
       socketioMaxPayloadBytes: z.number().int().min(1_024).max(64 * 1024 * 1024),
     }),
+    rooms: z.strictObject({
+      /** Let any signed-in user join any chat:/channel: room (single-tenant setups); false = members only (set through /api/rooms). */
+      open: z.boolean(),
+    }),
+    limits: z.strictObject({
+      /** Open event sockets (`/ws` + Socket.IO) one user may have on one instance; one more is refused (429 / connect_error SWY_QUOTA_EXCEEDED). */
+      socketsPerUser: z.number().int().min(1).max(100_000),
+      /** Rooms one socket may be in (its user room and note documents included): each new room may be a Redis SUBSCRIBE. */
+      roomsPerSocket: z.number().int().min(2).max(100_000),
+      /** REST token bucket per signed-in user: requests per second (0 = off) and burst. */
+      restPerSecondPerUser: z.number().min(0),
+      restBurstPerUser: z.number().int().min(1),
+      /** REST token bucket per remote IP, checked before the token (0 = off); routes without auth (health, metrics) are exempt. */
+      restPerSecondPerIp: z.number().min(0),
+      restBurstPerIp: z.number().int().min(1),
+      /** Uploads (`POST /api/files`) one user may start per window, and their bytes. */
+      uploadsPerUser: z.number().int().min(1),
+      uploadBytesPerUser: z.number().int().min(1_024),
+      uploadWindowMs: ms(1_000),
+      /** Documents one user may own (`POST /api/docs`). */
+      docsPerUser: z.number().int().min(1),
+    }),
     tasks: z.strictObject({
       /** A task running longer than this is aborted and reported failed (SWY_TASK_TIMEOUT). */
       timeoutMs: ms(10),

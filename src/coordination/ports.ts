@@ -15,6 +15,8 @@ import type { JobQueue } from './jobs/JobQueue.js';
 export type { DocumentLog, LogEntry, LogSubscriber } from './DocumentLog.js';
 export type { JobQueue, JobQueueOptions } from './jobs/JobQueue.js';
 
+import type { RoomMembers } from './RoomMembers.js';
+
 export type Role = 'user' | 'admin';
 
 export interface SessionInfo {
@@ -181,9 +183,11 @@ export interface Coordination {
   readonly tasks: TaskRegistry;
   readonly bus: MessageBus;
   readonly instances: InstanceRegistry;
-  /** Cross-instance update streams of documents. */
   /** Named sets of members with a last-seen time (who is in a note, on every instance). */
   readonly memberSets: MemberSets;
+  /** Members of chat:/channel: rooms, set through the REST API (RoomMembers.ts). */
+  readonly roomMembers: RoomMembers;
+  /** Cross-instance update streams of documents. */
   readonly docLog: DocumentLog;
   /** Ingestion jobs. */
   readonly jobs: JobQueue;

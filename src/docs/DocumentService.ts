@@ -136,6 +136,7 @@ export class DocumentService implements Feature {
       log: this.log,
       remove: (docId) => this.remove(docId),
       compact: this.compact,
+      maxDocsPerUser: this.deps.config.limits.docsPerUser,
       liveSnapshot: (docId) =>
         this.deps.actors.has(DOC_KIND, docId) ? this.deps.actors.ask<DocSnapshotReply | null>(DOC_KIND, docId, { type: 'snapshot' }) : undefined,
     });

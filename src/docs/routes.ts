@@ -19,6 +19,8 @@ export interface DocRoutesDeps {
   readonly remove: (docId: string) => Promise<void>;
   /** The live document when it is loaded on this instance, else undefined. */
   readonly liveSnapshot: (docId: string) => Promise<DocSnapshotReply | null> | undefined;
+  /** Documents one user may own (limits.docsPerUser); one more create answers SWY_QUOTA_EXCEEDED. */
+  readonly maxDocsPerUser: number;
 }
 
 function stringList(value: unknown, name: string): string[] | undefined {
@@ -43,6 +45,10 @@ export function registerDocRoutes(gateway: RouteTarget, deps: DocRoutesDeps): vo
       read: stringList(input.access?.read, 'access.read'),
       write: stringList(input.access?.write, 'access.write'),
     });
+    // Checked before the create, so two racing creates may pass it by one: a bound on storage, not an exact count.
+    if ((await deps.storage.countByOwner(principal!.userId)) >= deps.maxDocsPerUser) {
+      throw new SwitchyardError(ErrorCode.QUOTA_EXCEEDED, `at most ${deps.maxDocsPerUser} documents per user`);
+    }
     const rec = await deps.storage.create({ id, owner: principal!.userId, access });
     return HttpReply.json(201, { id: rec.id, owner: rec.owner, access: rec.access });
   });

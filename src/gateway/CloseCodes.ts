@@ -24,6 +24,8 @@ export const CloseCodes = Object.freeze({
   RATE_LIMITED: close(4008, 'rate limited', 'rate_limited'),
   /** Output queued for the socket passed `gateway.maxBackpressureBytes`. */
   SLOW_CONSUMER: close(4010, 'slow consumer', 'slow_consumer'),
+  /** The socket's token passed its `exp` (a `user-join` with a newer token extends it); reconnect with a fresh token. */
+  TOKEN_EXPIRED: close(4401, 'token expired', 'token_expired'),
   /** Socket.IO: a packet `socket.io-parser` refuses (as socket.io, the connection ends; the client reconnects). */
   INVALID_PACKET: close(4400, 'invalid socket.io packet', 'invalid_packet'),
   /** Socket.IO: no pong to the previous Engine.IO ping. */

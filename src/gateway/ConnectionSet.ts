@@ -1,10 +1,12 @@
+import type { Principal } from '../auth/tokens.js';
 import type { Coordination } from '../coordination/ports.js';
-import { errorMessage } from '../errors.js';
+import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import { describeClose, type CloseCode } from './CloseCodes.js';
+import { CloseCodes, describeClose, type CloseCode } from './CloseCodes.js';
 import type { Connection } from './Connection.js';
 import { upsertSession, type CoreEventsContext } from './coreEvents.js';
 import type { GatewayMetrics } from './GatewayMetrics.js';
+import { ExpiryWheel } from './limits/ExpiryWheel.js';
 import type { RoomHub } from './RoomHub.js';
 import { userRoom } from './RoomPolicy.js';
 
@@ -14,6 +16,10 @@ export interface ConnectionSetDeps {
   readonly rooms: RoomHub;
   readonly metrics: GatewayMetrics;
   readonly log: Logger;
+  /** Open event sockets one user may have on this instance (limits.socketsPerUser). */
+  readonly socketsPerUser: number;
+  /** Clock in epoch ms (token expiry). */
+  readonly now: () => number;
   /** Extra clean-up of a closed socket (e.g. leaving its note documents); awaited by `settled`. */
   readonly onClosed?: (conn: Connection) => Promise<void>;
 }
@@ -26,13 +32,51 @@ export interface ConnectionSetDeps {
  */
 export class ConnectionSet {
   private readonly connections = new Set<Connection>();
+  /** user id → that user's open sockets: the per-user socket limit and membership evictions. */
+  private readonly byUser = new Map<string, Set<Connection>>();
+  /** Closes a socket once its token's `exp` passes (one interval for all). */
+  private readonly expiry: ExpiryWheel<Connection>;
   /** Pool clean-ups of closed sockets not finished yet (awaited on shutdown). */
   private readonly cleanups = new Set<Promise<void>>();
 
-  constructor(private readonly deps: ConnectionSetDeps) {}
+  constructor(private readonly deps: ConnectionSetDeps) {
+    this.expiry = new ExpiryWheel((conn) => {
+      deps.log.debug({ sid: conn.sid, user: conn.principal.userId }, 'token expired: closing socket');
+      conn.end(CloseCodes.TOKEN_EXPIRED);
+    }, deps.now);
+  }
+
+  /**
+   * Throws SWY_QUOTA_EXCEEDED when `principal` already has `socketsPerUser` open sockets
+   * here. Called right before a socket is accepted (the `/ws` upgrade, the Socket.IO
+   * CONNECT), so the refusal reaches only that caller.
+   */
+  admitUser(principal: Principal): void {
+    const open = this.byUser.get(principal.userId)?.size ?? 0;
+    if (open >= this.deps.socketsPerUser) {
+      throw new SwitchyardError(ErrorCode.QUOTA_EXCEEDED, `at most ${this.deps.socketsPerUser} open sockets per user`);
+    }
+  }
+
+  /** The open sockets of one user on this instance. */
+  ofUser(userId: string): readonly Connection[] {
+    return [...(this.byUser.get(userId) ?? [])];
+  }
+
+  /** After `user-join` rebound the socket (maybe to another user, maybe a fresher token): re-index it and its expiry. */
+  rebound(conn: Connection, previousUserId: string): void {
+    if (!this.connections.has(conn)) return;
+    if (previousUserId !== conn.principal.userId) {
+      this.unindex(conn, previousUserId);
+      this.index(conn);
+    }
+    this.expiry.track(conn, this.deps.core.tokens.expiresAt(conn.principal));
+  }
 
   opened(conn: Connection): void {
     this.connections.add(conn);
+    this.index(conn);
+    this.expiry.track(conn, this.deps.core.tokens.expiresAt(conn.principal));
     upsertSession(this.deps.core, conn).catch((err: unknown) => {
       this.deps.log.error({ sid: conn.sid, err: errorMessage(err) }, 'session upsert failed');
     });
@@ -45,6 +89,8 @@ export class ConnectionSet {
   closed(conn: Connection, code: number, message: ArrayBuffer): void {
     conn.markClosed();
     if (!this.connections.delete(conn)) return;
+    this.unindex(conn, conn.principal.userId);
+    this.expiry.untrack(conn);
     this.deps.rooms.leaveAll(conn);
     const close = describeClose(code, Buffer.from(message).toString('utf8'));
     this.deps.metrics.closed.inc({ reason: close.label });
@@ -65,6 +111,24 @@ export class ConnectionSet {
   /** Closes every socket with `close` (e.g. GOING_AWAY on shutdown). */
   closeAll(close: CloseCode): void {
     for (const conn of [...this.connections]) conn.end(close);
+  }
+
+  /** Stops the expiry interval (gateway close). */
+  close(): void {
+    this.expiry.close();
+  }
+
+  private index(conn: Connection): void {
+    const userId = conn.principal.userId;
+    let set = this.byUser.get(userId);
+    if (!set) this.byUser.set(userId, (set = new Set()));
+    set.add(conn);
+  }
+
+  private unindex(conn: Connection, userId: string): void {
+    const set = this.byUser.get(userId);
+    if (!set?.delete(conn)) return;
+    if (set.size === 0) this.byUser.delete(userId);
   }
 
   /** Resolves when the pools no longer hold any closed socket's session or usage. */

@@ -59,7 +59,10 @@ export class EventSocket {
         tokens: this.deps.tokens,
         log: this.deps.log,
         admit: this.deps.admit,
-        userData: ({ principal, ip }) => ({ sid: randomUUID(), principal, ip }),
+        userData: ({ principal, ip }) => {
+          this.deps.connections.admitUser(principal); // per-user socket limit: 429 SWY_QUOTA_EXCEEDED
+          return { sid: randomUUID(), principal, ip };
+        },
         onReject: (reason) => this.deps.metrics.upgradesRejected.inc({ reason }),
       }),
       open: (ws) => this.onOpen(ws),

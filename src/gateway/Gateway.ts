@@ -1,5 +1,5 @@
-import type { TemplatedApp, us_listen_socket, WebSocketBehavior } from 'uWebSockets.js';
-import type { TokenService } from '../auth/tokens.js';
+import type { TemplatedApp, us_listen_socket, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
+import type { Principal, TokenService } from '../auth/tokens.js';
 import type { Config } from '../config/schema.js';
 import type { Coordination } from '../coordination/ports.js';
 import { ConfigError, ErrorCode, SwitchyardError } from '../errors.js';
@@ -7,11 +7,14 @@ import type { Logger } from '../observability/logger.js';
 import type { Registry } from '../observability/metrics.js';
 import { authUpgrade, type UpgradeRequest } from './authUpgrade.js';
 import { CloseCodes, type CloseCode } from './CloseCodes.js';
-import { registerChannelEvents, noChannels, type ChannelsOf } from './channelEvents.js';
+import { registerChannelEvents, type ChannelsOf } from './channelEvents.js';
 import { ConnectionSet } from './ConnectionSet.js';
 import { registerCoreEvents, type CoreEventsContext } from './coreEvents.js';
 import { JsonDialect } from './Dialect.js';
-import { leaveAllNotes, registerNoteEvents, touchNotes } from './noteEvents.js';
+import { leaveAllNotes, recheckNotes, registerNoteEvents, touchNotes } from './noteEvents.js';
+import type { MembershipChange } from '../coordination/RoomMembers.js';
+import { channelsOfMember, membershipRule } from './membership/MembershipRule.js';
+import { parseChange, registerMembershipRoutes } from './membership/membershipRoutes.js';
 import { SioServer } from './socketio/SioServer.js';
 import { SioDialect } from './socketio/SioDialect.js';
 import type { NotesPort } from '../http/notes.js';
@@ -22,9 +25,12 @@ import { GatewayMetrics } from './GatewayMetrics.js';
 import { HttpReply } from './http/HttpReply.js';
 import { HttpRouter, type HttpMethod, type RouteHandler, type RouteOptions } from './http/HttpRouter.js';
 import { RoomHub } from './RoomHub.js';
-import { RoomKind, allowSignedIn, type AuthorizeRoom } from './RoomPolicy.js';
+import { RoomKind, type AuthorizeRoom } from './RoomPolicy.js';
 import { coordinationReadiness, registerSystemRoutes } from './systemRoutes.js';
 import { KeyedRateLimiter } from './TokenBucket.js';
+import { RestLimits } from './limits/RestLimits.js';
+import { WindowQuota } from './limits/WindowQuota.js';
+import { ExpiryWheel } from './limits/ExpiryWheel.js';
 import { loadUws, type LoadedUws } from './uws.js';
 
 export interface GatewayDeps {
@@ -38,9 +44,13 @@ export interface GatewayDeps {
   readonly log: Logger;
   /** Named readiness checks for `/readyz`. @default the coordination backend's ping */
   readonly readiness?: () => Promise<Record<string, boolean>>;
-  /** Who may join chat/channel/note rooms. @default any signed-in user (note rooms: the document's access list once notes are wired) */
+  /**
+   * Replaces the member check of chat/channel rooms (tests, custom backends). @default the
+   * room's members in the coordination backend (`rooms.open`: any signed-in user); note
+   * rooms follow the document's access list once notes are wired
+   */
   readonly authorizeRoom?: AuthorizeRoom;
-  /** The channel ids `join-channels` joins for a user. @default none (only the `channel_ids` the client lists) */
+  /** The channel ids `join-channels` joins for a user. @default the user's channel memberships (plus the `channel_ids` the client lists) */
   readonly channelsOf?: ChannelsOf;
   /** Clock in epoch ms. @default Date.now */
   readonly now?: () => number;
@@ -71,6 +81,9 @@ export class Gateway {
   private notes: NotesPort | null = null;
   private readonly metrics: GatewayMetrics;
   private readonly upgradeLimiter: KeyedRateLimiter;
+  private readonly restLimits: RestLimits;
+  /** Closes sockets of extra routes (`/doc/*`) when their token expires. */
+  private readonly routeWheel: ExpiryWheel<WebSocket<unknown>>;
   private readonly now: () => number;
   private listenSocket: us_listen_socket | null = null;
   private boundPort = 0;
@@ -92,8 +105,12 @@ export class Gateway {
     log.info({ uwsNative: this.native, binary: this.uws.binary }, this.native ? 'uWebSockets.js: native' : 'uWebSockets.js: JS FALLBACK (slow)');
     this.now = deps.now ?? Date.now;
     this.app = this.uws.uws.App();
+    this.routeWheel = new ExpiryWheel((ws) => ws.end(CloseCodes.TOKEN_EXPIRED.code, CloseCodes.TOKEN_EXPIRED.reason), this.now);
     this.upgradeLimiter = new KeyedRateLimiter(gw.upgradesPerSecondPerIp, gw.upgradeBurstPerIp);
-    this.pruneTimer = setInterval(() => this.upgradeLimiter.prune(this.now()), PRUNE_EVERY_MS).unref();
+    this.pruneTimer = setInterval(() => {
+      this.upgradeLimiter.prune(this.now());
+      this.restLimits.prune(this.now());
+    }, PRUNE_EVERY_MS).unref();
 
     this.metrics = new GatewayMetrics(deps.registry, {
       connections: () => this.connections.count(),
@@ -103,7 +120,8 @@ export class Gateway {
     // Both dialects' native topics per room; a broadcast is framed once per dialect with members.
     this.rooms = new RoomHub(this.app, deps.coordination.bus, deps.instanceId, this.metrics, log, [JsonDialect, SioDialect]);
     this.dispatcher = new EventDispatcher(log);
-    const authorizeRoom = deps.authorizeRoom ?? allowSignedIn;
+    const members = deps.coordination.roomMembers;
+    const authorizeRoom = membershipRule({ members, open: config.rooms.open, hook: deps.authorizeRoom });
     const core: CoreEventsContext = {
       instanceId: deps.instanceId,
       tokens: deps.tokens,
@@ -119,12 +137,18 @@ export class Gateway {
       now: this.now,
       touchNotes: (conn) => (this.notes ? touchNotes(this.notes, conn) : Promise.resolve()),
       leaveNotes: (conn) => (this.notes ? leaveAllNotes(this.notes, conn) : Promise.resolve()),
+      recheckNotes: (conn) => (this.notes ? recheckNotes(this.notes, conn, (room) => this.rooms.leave(conn, room)) : Promise.resolve()),
+      maxRoomsPerSocket: config.limits.roomsPerSocket,
+      admitUser: (principal) => this.connections.admitUser(principal),
+      rebound: (conn, previousUserId) => this.connections.rebound(conn, previousUserId),
     };
     this.core = core;
     registerCoreEvents(this.dispatcher, core);
-    registerChannelEvents(this.dispatcher, core, deps.channelsOf ?? noChannels);
+    registerChannelEvents(this.dispatcher, core, deps.channelsOf ?? channelsOfMember(members));
     this.connections = new ConnectionSet({
       core,
+      socketsPerUser: config.limits.socketsPerUser,
+      now: this.now,
       coordination: deps.coordination,
       rooms: this.rooms,
       metrics: this.metrics,
@@ -165,7 +189,15 @@ export class Gateway {
         connectTimeoutMs: gw.socketioConnectTimeoutMs,
       },
     });
-    this.router = new HttpRouter({ tokens: deps.tokens, log, maxBodyBytes: gw.maxBodyBytes });
+    const lim = config.limits;
+    this.restLimits = new RestLimits({
+      perUserPerSecond: lim.restPerSecondPerUser,
+      perUserBurst: lim.restBurstPerUser,
+      perIpPerSecond: lim.restPerSecondPerIp,
+      perIpBurst: lim.restBurstPerIp,
+      quotas: { uploads: new WindowQuota({ maxCount: lim.uploadsPerUser, maxBytes: lim.uploadBytesPerUser, windowMs: lim.uploadWindowMs }) },
+    });
+    this.router = new HttpRouter({ tokens: deps.tokens, log, maxBodyBytes: gw.maxBodyBytes, limits: this.restLimits, now: this.now });
     registerSystemRoutes(this.router, {
       instanceId: deps.instanceId,
       coordination: deps.coordination,
@@ -183,6 +215,14 @@ export class Gateway {
       { auth: 'none' },
     );
     registerEventRoutes(this.router, { rooms: this.rooms });
+    const evictLocal = (change: MembershipChange) => this.evict(change);
+    const publish = (change: MembershipChange) => this.rooms.publishControl(change.room, JSON.stringify(change));
+    registerMembershipRoutes(this.router, { members, publish, evictLocal });
+    this.rooms.onControl = (room, dataJson) => {
+      const change = parseChange(dataJson);
+      if (change && change.room === room) this.evict(change);
+      else log.warn({ room }, 'malformed membership change on the bus');
+    };
     this.app.ws('/ws', this.events.behavior());
     this.sio.attach(this.app);
     this.app.any('/*', this.router.handle);
@@ -248,7 +288,21 @@ export class Gateway {
    * `upgradeHandler` as its `upgrade` so it gets the same auth and admission.
    */
   socketRoute<UserData>(pattern: string, behavior: WebSocketBehavior<UserData>): this {
-    this.app.ws(pattern, behavior);
+    // A socket whose user data carries the upgrade's principal closes with TOKEN_EXPIRED (4401) when its token's exp passes.
+    const { open, close } = behavior;
+    this.app.ws(pattern, {
+      ...behavior,
+      open: (ws) => {
+        const principal = (ws.getUserData() as { principal?: Principal }).principal;
+        const at = principal ? this.deps.tokens.expiresAt(principal) : null;
+        if (at !== null) this.routeWheel.track(ws as WebSocket<unknown>, at);
+        open?.(ws);
+      },
+      close: (ws, code, message) => {
+        this.routeWheel.untrack(ws as WebSocket<unknown>);
+        close?.(ws, code, message);
+      },
+    });
     return this;
   }
 
@@ -299,6 +353,8 @@ export class Gateway {
       this.stopAccepting();
       this.closeAll(CloseCodes.GOING_AWAY);
       clearInterval(this.pruneTimer);
+      this.connections.close();
+      this.routeWheel.close();
       await this.connections.settled();
       await this.rooms.close();
       // Also ends idle keep-alive HTTP connections, so the process can exit.
@@ -306,6 +362,13 @@ export class Gateway {
       this.deps.log.info('gateway closed');
     })();
     return this.closed;
+  }
+
+  /** A removed member's sockets here leave the room (admins may be in any room and stay). */
+  private evict(change: MembershipChange): void {
+    for (const conn of this.connections.ofUser(change.userId)) {
+      if (conn.principal.role !== 'admin') this.rooms.leave(conn, change.room);
+    }
   }
 
   private admit(ip: string): { reply: HttpReply; reason: string } | null {

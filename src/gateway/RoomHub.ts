@@ -9,6 +9,9 @@ import type { GatewayMetrics } from './GatewayMetrics.js';
 /** The bus topic that carries a room's frames between instances. */
 export const roomTopic = (room: string): string => `room:${room}`;
 
+/** In the event slot of a bus frame: a control frame for the instances (never valid event JSON, never sent to sockets). */
+const CONTROL = '!control';
+
 interface LocalRoom {
   members: number;
   /** The bus subscription for this room; null when subscribing failed (local delivery still works). */
@@ -26,6 +29,8 @@ interface LocalRoom {
  */
 export class RoomHub {
   private readonly local = new Map<string, LocalRoom>();
+  /** Control frames from other instances on a room's topic (e.g. a membership removal). */
+  onControl: ((room: string, dataJson: string) => void) | null = null;
 
   constructor(
     private readonly app: TemplatedApp,
@@ -72,6 +77,11 @@ export class RoomHub {
     const dataJson = jsonOf(data);
     this.deliverLocal(room, eventJson, dataJson, exclude);
     await this.bus.publish(roomTopic(room), `${this.instanceId}\n${eventJson}\n${dataJson}`);
+  }
+
+  /** Sends a control frame to the other instances that have members of the room (no socket receives it). */
+  async publishControl(room: string, dataJson: string): Promise<void> {
+    await this.bus.publish(roomTopic(room), `${this.instanceId}\n${CONTROL}\n${dataJson}`);
   }
 
   /** Rooms with at least one local member. */
@@ -129,6 +139,10 @@ export class RoomHub {
       return;
     }
     if (payload.slice(0, cut) === this.instanceId) return; // our own echo, already delivered locally
+    if (payload.slice(cut + 1, cut2) === CONTROL) {
+      this.onControl?.(room, payload.slice(cut2 + 1));
+      return;
+    }
     this.deliverLocal(room, payload.slice(cut + 1, cut2), payload.slice(cut2 + 1));
   }
 

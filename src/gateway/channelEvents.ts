@@ -1,11 +1,11 @@
 import type { Principal } from '../auth/tokens.js';
 import { ErrorCode, SwitchyardError } from '../errors.js';
-import { bindToken, type CoreEventsContext } from './coreEvents.js';
+import { assertRoomsLeft, bindToken, confirmMembership, joinRoom, type CoreEventsContext } from './coreEvents.js';
 import type { EventDispatcher } from './EventDispatcher.js';
 import { ClientEvent, ServerEvent, asObject, requireString } from './protocol.js';
 import { RoomKind, channelRoom, mayJoin, userRoom } from './RoomPolicy.js';
 
-/** The channels a user belongs to (membership rules come from a backend later). @default none */
+/** The channels a user belongs to (the membership index by default: membership/MembershipRule.ts). */
 export type ChannelsOf = (principal: Principal) => readonly string[] | Promise<readonly string[]>;
 
 export const noChannels: ChannelsOf = () => [];
@@ -24,12 +24,18 @@ export function registerChannelEvents(dispatcher: EventDispatcher, ctx: CoreEven
       throw new SwitchyardError(ErrorCode.BAD_REQUEST, `${ClientEvent.JOIN_CHANNELS}: "channel_ids" must be an array of at most ${MAX_CHANNELS} ids`);
     }
     const ids = [...new Set([...(await channelsOf(conn.principal)), ...((listed as string[] | undefined) ?? [])])];
-    const joined: string[] = [];
+    // Listed channels the user may not join are skipped, as the original server does; nothing of them is joined.
+    const allowed: string[] = [];
     for (const id of ids) {
+      if (await mayJoin(conn.principal, { kind: RoomKind.CHANNEL, id }, ctx.authorizeRoom)) allowed.push(id);
+    }
+    // All or nothing: a client over the per-socket room limit learns it instead of getting an arbitrary subset.
+    assertRoomsLeft(ctx, conn, allowed.filter((id) => !conn.rooms.has(channelRoom(id))).length);
+    const joined: string[] = [];
+    for (const id of allowed) {
       if (!conn.isOpen) break;
-      if (!(await mayJoin(conn.principal, { kind: RoomKind.CHANNEL, id }, ctx.authorizeRoom))) continue;
       await ctx.rooms.join(conn, channelRoom(id));
-      joined.push(id);
+      if (await confirmMembership(ctx, conn, { kind: RoomKind.CHANNEL, id }, channelRoom(id))) joined.push(id);
     }
     return { channels: joined };
   });
@@ -41,16 +47,21 @@ export function registerChannelEvents(dispatcher: EventDispatcher, ctx: CoreEven
     if (!(await mayJoin(conn.principal, { kind: RoomKind.NOTE, id: noteId }, ctx.authorizeRoom))) {
       throw new SwitchyardError(ErrorCode.FORBIDDEN, `not allowed to join ${room}`);
     }
-    if (conn.isOpen) await ctx.rooms.join(conn, room);
+    await joinRoom(ctx, conn, room);
     return { room };
   });
 
-  // Chat-scoped client events (e.g. typing): to the chat room when the socket is in it, else to the user's other sockets.
+  // Chat-scoped client events (e.g. typing): to the chat room when the socket is in it, else to the user's other
+  // sockets — and only for a chat the user may join: a non-member is refused, not quietly redirected.
   dispatcher.register(ClientEvent.CHAT, async (conn, data) => {
     const body = asObject(data, ClientEvent.CHAT);
     const chatId = requireString(body, 'chat_id', ClientEvent.CHAT);
     const chat = `${RoomKind.CHAT}:${chatId}`;
-    const room = conn.rooms.has(chat) ? chat : userRoom(conn.principal.userId);
+    const inRoom = conn.rooms.has(chat);
+    if (!inRoom && !(await mayJoin(conn.principal, { kind: RoomKind.CHAT, id: chatId }, ctx.authorizeRoom))) {
+      throw new SwitchyardError(ErrorCode.FORBIDDEN, `not a member of ${chat}`);
+    }
+    const room = inRoom ? chat : userRoom(conn.principal.userId);
     await ctx.rooms.emit(room, ServerEvent.EVENTS, { chat_id: chatId, user_id: conn.principal.userId, data: body.data ?? null }, conn);
     return {};
   });

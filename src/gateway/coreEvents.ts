@@ -1,4 +1,4 @@
-import type { TokenService } from '../auth/tokens.js';
+import type { Principal, TokenService } from '../auth/tokens.js';
 import { validateModelName } from '../coordination/modelName.js';
 import type { Coordination } from '../coordination/ports.js';
 import { ErrorCode, SwitchyardError } from '../errors.js';
@@ -6,7 +6,7 @@ import type { Connection } from './Connection.js';
 import type { EventDispatcher } from './EventDispatcher.js';
 import { ClientEvent, ServerEvent, asObject, requireString } from './protocol.js';
 import type { RoomHub } from './RoomHub.js';
-import { RoomKind, channelRoom, mayJoin, parseRoom, userRoom, type AuthorizeRoom } from './RoomPolicy.js';
+import { RoomKind, channelRoom, mayJoin, parseRoom, userRoom, type AuthorizeRoom, type RoomName } from './RoomPolicy.js';
 
 /** The narrow view of the gateway the built-in events need. */
 export interface CoreEventsContext {
@@ -20,6 +20,57 @@ export interface CoreEventsContext {
   readonly touchNotes?: (conn: Connection) => Promise<void>;
   /** Leaves every note document of the socket (a rebind to another user keeps none of them). */
   readonly leaveNotes?: (conn: Connection) => Promise<void>;
+  /** Leaves the note documents the socket's (new) principal may no longer read. */
+  readonly recheckNotes?: (conn: Connection) => Promise<void>;
+  /** Rooms one socket may be in (limits.roomsPerSocket). */
+  readonly maxRoomsPerSocket: number;
+  /** Throws SWY_QUOTA_EXCEEDED when the user has no socket left (a rebind to another user counts as a new socket). */
+  readonly admitUser?: (principal: Principal) => void;
+  /** Told after the socket's principal changed (re-index by user, reschedule the token expiry). */
+  readonly rebound?: (conn: Connection, previousUserId: string) => void;
+}
+
+/**
+ * Joins `room` unless the socket is at `maxRoomsPerSocket` (issue 13 #4: each new
+ * room may cost a Redis SUBSCRIBE). The caller has checked the membership rule.
+ */
+export async function joinRoom(ctx: CoreEventsContext, conn: Connection, room: string): Promise<void> {
+  assertRoomsLeft(ctx, conn, conn.rooms.has(room) ? 0 : 1);
+  if (conn.isOpen) await ctx.rooms.join(conn, room);
+}
+
+/**
+ * Re-checks a chat/channel membership once the join has landed (the room's bus topic is
+ * subscribed from then on, so a later removal reaches this instance): a removal that raced
+ * the join — checked before it, published before the subscription — leaves the room here.
+ * False when the socket had to leave.
+ */
+export async function confirmMembership(ctx: CoreEventsContext, conn: Connection, name: RoomName, room: string): Promise<boolean> {
+  if (name.kind !== RoomKind.CHAT && name.kind !== RoomKind.CHANNEL) return true;
+  if (await mayJoin(conn.principal, name, ctx.authorizeRoom)) return true;
+  ctx.rooms.leave(conn, room);
+  return false;
+}
+
+/** Throws SWY_QUOTA_EXCEEDED when `more` new rooms would pass the per-socket limit. */
+export function assertRoomsLeft(ctx: CoreEventsContext, conn: Connection, more: number): void {
+  if (more > 0 && conn.rooms.size + more > ctx.maxRoomsPerSocket) {
+    throw new SwitchyardError(ErrorCode.QUOTA_EXCEEDED, `at most ${ctx.maxRoomsPerSocket} rooms per socket`);
+  }
+}
+
+/**
+ * After a rebind that lost the admin role: leaves every room the new principal may
+ * not join (another user's `user:` room, chat/channel rooms it is no member of, note
+ * documents it may not read). Issue 13 #12.
+ */
+async function dropForbiddenRooms(ctx: CoreEventsContext, conn: Connection): Promise<void> {
+  for (const room of [...conn.rooms]) {
+    const name = parseRoom(room);
+    if (!name || !conn.isOpen) continue; // ydoc:<id> note rooms follow their documents (recheckNotes)
+    if (!(await mayJoin(conn.principal, name, ctx.authorizeRoom))) ctx.rooms.leave(conn, room);
+  }
+  if (conn.notes.size > 0 && conn.isOpen) await ctx.recheckNotes?.(conn);
 }
 
 /**
@@ -34,12 +85,17 @@ export async function bindToken(ctx: CoreEventsContext, conn: Connection, data: 
   if (!result.ok) throw new SwitchyardError(ErrorCode.UNAUTHORIZED, `token ${result.reason}`);
   if (!conn.isOpen) return;
   const previous = conn.principal;
+  const otherUser = previous.userId !== result.principal.userId;
+  if (otherUser) ctx.admitUser?.(result.principal);
   conn.principal = result.principal;
-  if (previous.userId !== result.principal.userId) {
+  ctx.rebound?.(conn, previous.userId);
+  if (otherUser) {
     // Another user now: nothing joined as the previous one may be kept.
     for (const room of [...conn.rooms]) ctx.rooms.leave(conn, room);
     if (conn.notes.size > 0) await ctx.leaveNotes?.(conn);
     await ctx.rooms.join(conn, userRoom(result.principal.userId));
+  } else if (previous.role === 'admin' && result.principal.role !== 'admin') {
+    await dropForbiddenRooms(ctx, conn);
   }
   if (conn.isOpen) await upsertSession(ctx, conn);
 }
@@ -95,7 +151,8 @@ export function registerCoreEvents(dispatcher: EventDispatcher, ctx: CoreEventsC
     if (!(await mayJoin(conn.principal, name, ctx.authorizeRoom))) {
       throw new SwitchyardError(ErrorCode.FORBIDDEN, `not allowed to join ${room}`);
     }
-    if (conn.isOpen) await ctx.rooms.join(conn, room);
+    await joinRoom(ctx, conn, room);
+    if (!(await confirmMembership(ctx, conn, name, room))) throw new SwitchyardError(ErrorCode.FORBIDDEN, `not allowed to join ${room}`);
     return { room };
   });
 

@@ -2,7 +2,7 @@ import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
 import type { NoteMember, NotesPort } from '../http/notes.js';
 import type { Logger } from '../observability/logger.js';
 import type { Connection } from './Connection.js';
-import type { CoreEventsContext } from './coreEvents.js';
+import { assertRoomsLeft, type CoreEventsContext } from './coreEvents.js';
 import type { EventDispatcher } from './EventDispatcher.js';
 import { ClientEvent, ServerEvent, asObject, requireString } from './protocol.js';
 
@@ -39,7 +39,8 @@ export function registerNoteEvents(dispatcher: EventDispatcher, ctx: CoreEventsC
 
   dispatcher.register(ClientEvent.DOC_JOIN, async (conn, data) => {
     const docId = documentId(data, ClientEvent.DOC_JOIN);
-    const s = await notes.join(docId, member(conn));
+    assertRoomsLeft(ctx, conn, conn.notes.has(docId) ? 0 : 1);
+    const s = await notes.join(docId, member(conn)); // checks read access
     if (!conn.isOpen) {
       await notes.leave(docId, member(conn));
       return null;
@@ -108,6 +109,16 @@ export async function leaveAllNotes(notes: NotesPort, conn: Connection): Promise
   const docs = [...conn.notes];
   conn.notes.clear();
   await Promise.all(docs.map((docId) => notes.leave(docId, member(conn))));
+}
+
+/** Leaves the note documents the socket's current principal may not read (after a role downgrade). */
+export async function recheckNotes(notes: NotesPort, conn: Connection, leaveRoom: (room: string) => void): Promise<void> {
+  for (const docId of [...conn.notes]) {
+    if (await notes.mayRead(docId, conn.principal)) continue;
+    conn.notes.delete(docId);
+    leaveRoom(noteRoom(docId));
+    await notes.leave(docId, member(conn));
+  }
 }
 
 export async function touchNotes(notes: NotesPort, conn: Connection): Promise<void> {

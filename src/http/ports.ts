@@ -36,6 +36,12 @@ export interface RouteOptions {
   readonly rawBody?: boolean;
   /** Body limit in bytes for this route. @default config gateway.maxBodyBytes */
   readonly maxBodyBytes?: number;
+  /**
+   * A per-user window quota the gateway defines (`uploads`: limits.uploadsPerUser and
+   * limits.uploadBytesPerUser per limits.uploadWindowMs), spent before the body is read;
+   * over it: 429 SWY_QUOTA_EXCEEDED with Retry-After. @default none
+   */
+  readonly quota?: 'uploads';
 }
 
 /** A WebSocket upgrade that passed authentication and admission. */

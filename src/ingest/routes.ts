@@ -28,7 +28,7 @@ export function registerIngestRoutes(gateway: RouteTarget, deps: IngestRoutesDep
       const file = await service.upload(await readUpload(ctx));
       return HttpReply.json(202, { id: file.id, status: file.status });
     },
-    { rawBody: true, maxBodyBytes: deps.maxFileBytes + MULTIPART_SLACK_BYTES },
+    { rawBody: true, maxBodyBytes: deps.maxFileBytes + MULTIPART_SLACK_BYTES, quota: 'uploads' },
   );
   gateway.route('GET', '/api/files/:id', async (ctx) => fileJson(await service.get(ctx.params.id!, ctx.principal!)));
   gateway.route('DELETE', '/api/files/:id', async (ctx) => {

@@ -48,6 +48,8 @@ export interface DocumentStore {
    */
   saveState(id: string, state: Uint8Array, fence?: number): Promise<void>;
   delete(id: string): Promise<void>;
+  /** How many documents `owner` owns (the per-user document limit, limits.docsPerUser). */
+  countByOwner(owner: string): Promise<number>;
 }
 
 export type FileStatus = 'queued' | 'started' | 'finished' | 'failed' | 'deferred' | 'canceled';

@@ -7,6 +7,7 @@ import { MemoryJobQueue } from './MemoryJobQueue.js';
 import { MemoryLeaseLock } from './MemoryLeaseLock.js';
 import { MemoryMemberSets } from './MemoryMemberSets.js';
 import { MemoryMessageBus } from './MemoryMessageBus.js';
+import { MemoryRoomMembers } from './MemoryRoomMembers.js';
 import { MemorySessionPool } from './MemorySessionPool.js';
 import { MemoryTaskRegistry } from './MemoryTaskRegistry.js';
 import { MemoryUsagePool } from './MemoryUsagePool.js';
@@ -47,6 +48,7 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
     memberSets: new MemoryMemberSets(),
     docLog,
     jobs,
+    roomMembers: new MemoryRoomMembers(),
     ping: async () => true,
     close: () => {
       closed ??= (async () => {

@@ -91,4 +91,14 @@ export class RedisKeys {
   topicOf(channel: string): string | null {
     return channel.startsWith(`${this.prefix}:`) ? channel.slice(this.prefix.length + 1) : null;
   }
+
+  /** Set: the members of a chat:/channel: room (RoomMembers); the room id is escaped so ids never collide. */
+  roomMembers(room: string): string {
+    return `${this.prefix}:room-members:${encodeURIComponent(room)}`;
+  }
+
+  /** Set: the rooms a user is a member of (join-channels). */
+  userRooms(userId: string): string {
+    return `${this.prefix}:user-rooms:${encodeURIComponent(userId)}`;
+  }
 }

@@ -11,6 +11,7 @@ import { RedisInstanceRegistry } from './RedisInstanceRegistry.js';
 import { RedisKeys } from './RedisKeys.js';
 import { RedisLeaseLock } from './RedisLeaseLock.js';
 import { DEFAULT_BUS_BACKOFF, RedisMessageBus, type BusBackoff } from './RedisMessageBus.js';
+import { RedisRoomMembers } from './RedisRoomMembers.js';
 import { RedisSessionPool } from './RedisSessionPool.js';
 import { RedisTaskRegistry } from './RedisTaskRegistry.js';
 import { RedisUsagePool } from './RedisUsagePool.js';
@@ -101,6 +102,7 @@ export async function createRedisCoordination(options: RedisCoordinationOptions)
     memberSets: new RedisMemberSets(redis, keys),
     docLog,
     jobs,
+    roomMembers: new RedisRoomMembers(redis, keys),
     ping: () => ping(redis),
     close: () => {
       closed ??= (async () => {

@@ -6,6 +6,7 @@ import { HttpReply, send, type ResponseState } from './HttpReply.js';
 import type { HttpMethod, RouteContext, RouteHandler, RouteOptions } from '../../http/ports.js';
 import { bodyOf, readBody, tooLarge, tooLargeMessage } from './readBody.js';
 import { httpStatusOf } from './status.js';
+import { LimitError, type RestLimits } from '../limits/RestLimits.js';
 
 export type { HttpMethod, RouteContext, RouteHandler, RouteOptions };
 
@@ -20,6 +21,10 @@ export interface HttpRouterDeps {
   readonly tokens: TokenService;
   readonly log: Logger;
   readonly maxBodyBytes: number;
+  /** Per-IP and per-user rates and route quotas. @default none */
+  readonly limits?: RestLimits;
+  /** Clock in epoch ms. @default Date.now */
+  readonly now?: () => number;
 }
 
 const split = (path: string): string[] => path.split('/').filter((s) => s.length > 0);
@@ -40,6 +45,10 @@ export class HttpRouter {
   constructor(private readonly deps: HttpRouterDeps) {}
 
   add(method: HttpMethod, pattern: string, handler: RouteHandler, options: RouteOptions = {}): void {
+    if (options.quota) {
+      if (!this.deps.limits) throw new TypeError(`route ${pattern}: quota "${options.quota}" needs the router's limits`);
+      this.deps.limits.quota(options.quota); // throws for an undefined quota now, not on the first request
+    }
     const segments = split(pattern);
     if (segments.slice(0, -1).includes('*')) throw new TypeError(`route ${pattern}: "*" may only be the last segment`);
     this.routes.push({ method, segments, handler, options });
@@ -83,6 +92,14 @@ export class HttpRouter {
       return;
     }
     const needsVerify = mode !== 'none' && token !== null;
+    if (mode !== 'none' && this.deps.limits) {
+      try {
+        this.deps.limits.checkIp(ip, this.now());
+      } catch (err) {
+        send(res, state, limitReply(err as LimitError), body.expected);
+        return;
+      }
+    }
     if (body.declared !== null && body.declared > limit) {
       if (!needsVerify) {
         send(res, state, HttpReply.error(413, ErrorCode.PAYLOAD_TOO_LARGE, tooLargeMessage(limit)), true);
@@ -114,6 +131,8 @@ export class HttpRouter {
     let closeConnection = false;
     try {
       const principal = await this.authenticate(token, route.options.auth ?? 'required');
+      // Limits are spent while the body is still paused: a refused upload is never read.
+      const quota = principal ? this.spendLimits(route, principal, req.headers) : null;
       let bytes: Buffer;
       try {
         resume(res, state);
@@ -122,6 +141,7 @@ export class HttpRouter {
         closeConnection = true; // the rest of an oversized body is not read
         throw err;
       }
+      if (quota?.undeclared) this.deps.limits!.quota(quota.name).addBytes(principal!.userId, bytes.length);
       const body = route.options.rawBody ? bytes : parseJson(bytes);
       const result = await route.handler({ ...req, principal, body });
       send(res, state, result instanceof HttpReply ? result : HttpReply.json(200, result));
@@ -133,9 +153,33 @@ export class HttpRouter {
       const { code, message } =
         err instanceof SwitchyardError ? err : { code: ErrorCode.INTERNAL, message: 'internal error' };
       const extra: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer' } : {};
+      if (err instanceof LimitError) extra['retry-after'] = String(err.retryAfterSec);
       // A body still paused (refused before reading it) is never read: close instead.
       send(res, state, HttpReply.error(status, code, message, extra), closeConnection || state.paused === true);
     }
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  /**
+   * The caller's rate (admins — the chat backend streaming through `POST /api/events` — are
+   * exempt), then the route's quota by declared Content-Length (a body without one is counted
+   * once read; one over the route's size limit is refused with 413 and spends nothing).
+   */
+  private spendLimits(route: Route, principal: Principal, headers: Readonly<Record<string, string>>): { name: string; undeclared: boolean } | null {
+    const limits = this.deps.limits;
+    if (!limits) return null;
+    const now = this.now();
+    if (principal.role !== 'admin') limits.checkUser(principal.userId, now);
+    const name = route.options.quota;
+    if (!name) return null;
+    const declared = headers['content-length'] === undefined ? null : Number(headers['content-length']);
+    const bytes = declared !== null && Number.isFinite(declared) ? declared : 0;
+    if (bytes > (route.options.maxBodyBytes ?? this.deps.maxBodyBytes)) return null;
+    limits.takeQuota(name, principal.userId, bytes, now);
+    return { name, undeclared: declared === null };
   }
 
   /** `token` is null when there is nothing to verify (auth 'none', or 'optional' without one). */
@@ -160,6 +204,10 @@ export class HttpRouter {
     }
     return { allowed };
   }
+}
+
+function limitReply(err: LimitError): HttpReply {
+  return HttpReply.error(httpStatusOf(err.code), err.code, err.message, { 'retry-after': String(err.retryAfterSec) });
 }
 
 function unauthorized(message: string): HttpReply {

@@ -264,6 +264,13 @@ export class SioServer {
           session.sendText(encodeConnectError(message, { code: ErrorCode.UNAUTHORIZED }));
           return;
         }
+        try {
+          this.deps.connections.admitUser(result.principal); // per-user socket limit
+        } catch (err) {
+          const code = err instanceof SwitchyardError ? err.code : ErrorCode.INTERNAL;
+          session.sendText(encodeConnectError(`${code}: ${errorMessage(err)}`, { code }));
+          return;
+        }
         const conn = new Connection(session.ws, { sid: newId(), principal: result.principal, ip }, SioDialect, this.deps.limits, this.deps.metrics, this.deps.log, this.deps.now());
         session.conn = conn;
         session.sendText(encodeConnectOk(conn.sid));

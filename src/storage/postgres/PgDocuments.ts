@@ -26,6 +26,7 @@ const SAVE = named(
 );
 const EXISTS = named('doc_exists', 'SELECT 1 FROM documents WHERE id = $1');
 const DELETE = named('doc_delete', 'DELETE FROM documents WHERE id = $1');
+const COUNT_OWNED = named('doc_count_owned', 'SELECT count(*)::int AS n FROM documents WHERE owner = $1');
 
 /** DocumentStore over PostgreSQL: one row per document, its Yjs state as bytea. */
 export class PgDocuments implements DocumentStore {
@@ -67,6 +68,11 @@ export class PgDocuments implements DocumentStore {
 
   async delete(id: string): Promise<void> {
     await this.pg.query('document delete', DELETE([id]));
+  }
+
+  async countByOwner(owner: string): Promise<number> {
+    const { rows } = await this.pg.query<{ n: number }>('document count', COUNT_OWNED([owner]));
+    return rows[0]?.n ?? 0;
   }
 }
 

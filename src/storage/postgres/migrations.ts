@@ -76,6 +76,8 @@ const MIGRATIONS: readonly string[] = [
     updated_at  bigint NOT NULL
   );
   `,
+  // 2: the per-user document limit counts a user's documents on every create.
+  `CREATE INDEX documents_owner ON documents (owner);`,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

@@ -22,6 +22,7 @@ export class DocumentTable {
   private readonly updateState: Statement;
   private readonly exists: Statement;
   private readonly remove: Statement;
+  private readonly countOwned: Statement;
 
   constructor(db: Database, private readonly now: () => number) {
     this.insert = db.prepare('INSERT INTO documents (id, owner, access, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING');
@@ -36,6 +37,7 @@ export class DocumentTable {
     );
     this.exists = db.prepare('SELECT 1 FROM documents WHERE id = ?');
     this.remove = db.prepare('DELETE FROM documents WHERE id = ?');
+    this.countOwned = db.prepare('SELECT COUNT(*) AS n FROM documents WHERE owner = ?');
   }
 
   create(doc: { id: string; owner: string; access: DocumentAccess }): DocumentRecord {
@@ -72,6 +74,10 @@ export class DocumentTable {
 
   delete(id: string): void {
     this.remove.run(id);
+  }
+
+  countByOwner(owner: string): number {
+    return (this.countOwned.get(owner) as { n: number }).n;
   }
 }
 

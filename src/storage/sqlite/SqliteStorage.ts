@@ -32,6 +32,7 @@ export class SqliteStorage implements Storage {
       claimState: (id: string, fence: number) => thread.call('docClaimState', id, fence),
       saveState: (id: string, state: Uint8Array, fence?: number) => thread.call('docSaveState', id, state, fence),
       delete: (id: string) => thread.call('docDelete', id),
+      countByOwner: (owner: string) => thread.call('docCountByOwner', owner),
     };
     this.files = {
       createFile: (file: NewFile): Promise<FileRecord> => thread.call('fileCreate', file),

@@ -87,6 +87,9 @@ export class SqliteStore {
   docDelete(id: string): void {
     this.docs.delete(id);
   }
+  docCountByOwner(owner: string): number {
+    return this.docs.countByOwner(owner);
+  }
 
   fileCreate(file: NewFile): FileRecord {
     return this.files.create(file);

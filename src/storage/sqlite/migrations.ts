@@ -56,6 +56,8 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
     `),
   // 2: the fence of the persist lease under which a document was last saved.
   (db) => db.exec('ALTER TABLE documents ADD COLUMN persist_fence INTEGER'),
+  // 3: the per-user document limit counts a user's documents on every create.
+  (db) => db.exec('CREATE INDEX documents_owner ON documents (owner)'),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -37,6 +37,7 @@ const api = {
   docClaimState: guarded('docClaimState'),
   docSaveState: guarded('docSaveState'),
   docDelete: guarded('docDelete'),
+  docCountByOwner: guarded('docCountByOwner'),
   fileCreate: guarded('fileCreate'),
   fileGet: guarded('fileGet'),
   fileUpdate: guarded('fileUpdate'),

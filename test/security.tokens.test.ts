@@ -1,0 +1,162 @@
+import './helpers/guard.js';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Socket } from 'socket.io-client';
+import { TokenService } from '../src/auth/tokens.js';
+import { TestClient } from './helpers/gateway.js';
+import { startRuntime, TEST_SECRET, type TestRuntime } from './helpers/runtime.js';
+import { originalToken, sioConnect } from './helpers/socketio.js';
+import { sleep } from './helpers/wait.js';
+
+const tokens = new TokenService(TEST_SECRET);
+/** A 2 s token expires 1-2 s after signing (exp has second precision); the check runs once a second. */
+const EXPIRY_WAIT_MS = 6_000;
+
+describe('security: sockets do not outlive their token (issue 13 #12)', () => {
+  let t: TestRuntime;
+  const clients: TestClient[] = [];
+  const sockets: Socket[] = [];
+  before(async () => {
+    t = await startRuntime();
+  });
+  after(async () => {
+    for (const c of clients) c.terminate();
+    for (const s of sockets) s.disconnect();
+    await t.runtime.stop();
+  });
+
+  const ws = async (sub: string, opts: { ttlSeconds?: number; role?: 'user' | 'admin' } = {}) => {
+    const c = await TestClient.open(`ws://127.0.0.1:${t.runtime.port}/ws`, { authorization: `Bearer ${await tokens.sign({ sub, ...opts })}` });
+    clients.push(c);
+    return c;
+  };
+
+  it('/ws: the socket is closed with 4401 "token expired" when exp passes; a socket with a long token stays', async () => {
+    const short = await ws('alice', { ttlSeconds: 2 });
+    const long = await ws('alice');
+    assert.equal((await short.request('heartbeat')).error, undefined);
+    const closed = await short.waitClosed(EXPIRY_WAIT_MS);
+    assert.deepEqual(closed, { code: 4401, reason: 'token expired' });
+    assert.equal(long.isOpen, true);
+    assert.deepEqual((await long.request('heartbeat')).data, {});
+  });
+
+  it('/ws: a user-join with a newer token extends the socket past the first token', async () => {
+    const c = await ws('bob', { ttlSeconds: 2 });
+    const fresh = await c.request('user-join', { auth: { token: await tokens.sign({ sub: 'bob', ttlSeconds: 3600 }) } });
+    assert.deepEqual(fresh.data, { id: 'bob', name: 'bob' });
+    await sleep(3_500);
+    assert.equal(c.isOpen, true, 'still open after the first token expired');
+    assert.deepEqual((await c.request('heartbeat')).data, {});
+  });
+
+  it('/ws: an expired token in user-join is refused and changes nothing', async () => {
+    const c = await ws('carol');
+    const expired = await c.request('user-join', { auth: { token: await tokens.sign({ sub: 'carol', ttlSeconds: -10 }) } });
+    assert.equal(expired.error?.code, 'SWY_UNAUTHORIZED');
+    assert.equal(c.isOpen, true);
+  });
+
+  it('Socket.IO: the socket is closed with 4401 when its (original-system) token expires', async () => {
+    const socket = await sioConnect(t.runtime.port, await originalToken(TEST_SECRET, 'dave', 2));
+    sockets.push(socket);
+    socket.io.reconnection(false);
+    const code = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('still open')), EXPIRY_WAIT_MS);
+      socket.io.engine.on('close', (_reason: string, description: any) => {
+        clearTimeout(timer);
+        resolve(description?.context?.code);
+      });
+    });
+    assert.equal(code, 4401);
+    assert.equal(socket.connected, false);
+  });
+
+  it('/doc: a document socket is closed with 4401 when its token expires; one with a long token stays', async () => {
+    const owner = await tokens.sign({ sub: 'gus' });
+    const created = await fetch(`http://127.0.0.1:${t.runtime.port}/api/docs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'expiring-doc' }),
+    });
+    assert.equal(created.status, 201);
+    const { default: WebSocket } = await import('ws');
+    const open = (token: string) =>
+      new Promise<InstanceType<typeof WebSocket>>((resolve, reject) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${t.runtime.port}/doc/expiring-doc?token=${token}`);
+        socket.once('open', () => resolve(socket));
+        socket.once('error', reject);
+      });
+    const short = await open(await tokens.sign({ sub: 'gus', ttlSeconds: 2 }));
+    const long = await open(owner);
+    try {
+      const closed = await new Promise<{ code: number; reason: string }>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('still open')), EXPIRY_WAIT_MS);
+        short.once('close', (code, reason) => {
+          clearTimeout(timer);
+          resolve({ code, reason: reason.toString() });
+        });
+      });
+      assert.deepEqual(closed, { code: 4401, reason: 'token expired' });
+      assert.equal(long.readyState, WebSocket.OPEN);
+    } finally {
+      short.terminate();
+      long.terminate();
+    }
+  });
+
+  it('a user-join that drops the admin role leaves the rooms only an admin could be in', async () => {
+    const members = t.runtime.coordination.roomMembers;
+    await members.add('channel:mine', 'erin');
+    const c = await ws('erin', { role: 'admin' });
+    for (const room of ['user:frank', 'channel:not-mine', 'channel:mine']) {
+      assert.equal((await c.request('join', { room })).error, undefined, room);
+    }
+    const downgraded = await c.request('user-join', { auth: { token: await tokens.sign({ sub: 'erin', role: 'user' }) } });
+    assert.equal(downgraded.error, undefined);
+    const gw = t.runtime.gateway!;
+    await gw.emitToRoom('user:frank', 'task:status', { to: 'frank' });
+    await gw.emitToRoom('channel:not-mine', 'events:channel', { to: 'not-mine' });
+    await gw.emitToRoom('channel:mine', 'events:channel', { to: 'mine' });
+    await gw.emitToRoom('user:erin', 'task:status', { to: 'erin' });
+    await c.waitFor((f) => f.event === 'task:status' && f.data.to === 'erin');
+    await c.waitFor((f) => f.event === 'events:channel' && f.data.to === 'mine');
+    await sleep(100);
+    assert.equal(c.events('task:status').filter((f) => f.data.to === 'frank').length, 0, "another user's room was left");
+    assert.equal(c.events('events:channel').filter((f) => f.data.to === 'not-mine').length, 0, 'a channel it is no member of was left');
+    assert.equal((await c.request('join', { room: 'user:frank' })).error?.code, 'SWY_FORBIDDEN');
+  });
+});
+
+describe('ExpiryWheel: one interval, buckets per tick', () => {
+  it('expires due items once, follows reschedules and untracks, and skips long idle stretches', async () => {
+    const { ExpiryWheel } = await import('../src/gateway/limits/ExpiryWheel.js');
+    let now = 10_000;
+    const expired: string[] = [];
+    const wheel = new ExpiryWheel<string>((item) => expired.push(item), () => now, 1_000);
+    try {
+      wheel.track('a', 11_500);
+      wheel.track('b', 12_000);
+      wheel.track('c', 12_000);
+      wheel.track('past', 5_000); // already due: the next tick
+      wheel.track('never', null);
+      wheel.track('c', 60_000); // rescheduled (a user-join with a newer token)
+      wheel.track('gone', 11_000);
+      wheel.untrack('gone'); // closed before expiring
+      assert.equal(wheel.size(), 4);
+      now = 11_999;
+      wheel.tick();
+      assert.deepEqual(expired.sort(), ['a', 'past']);
+      now = 12_000;
+      wheel.tick();
+      wheel.tick();
+      assert.deepEqual(expired.sort(), ['a', 'b', 'past'], 'b once, c not yet');
+      now = 10_000_000; // a stalled loop or a test clock: no walk over ten thousand empty ticks needed
+      wheel.tick();
+      assert.deepEqual(expired.sort(), ['a', 'b', 'c', 'past']);
+      assert.equal(wheel.size(), 0);
+    } finally {
+      wheel.close();
+    }
+  });
+});

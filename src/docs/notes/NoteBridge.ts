@@ -1,6 +1,6 @@
 import type { Principal } from '../../auth/tokens.js';
 import type { MemberSets } from '../../coordination/ports.js';
-import { SwitchyardError } from '../../errors.js';
+import { ErrorCode, SwitchyardError } from '../../errors.js';
 import type { NoteContent, NoteMember, NoteRelay, NoteState, NotesPort } from '../../http/notes.js';
 import type { DocumentStore } from '../../storage/ports.js';
 import { canRead } from '../access.js';
@@ -79,7 +79,7 @@ export class NoteBridge implements NotesPort {
 }
 
 function unwrap(reply: NoteReply | undefined): Uint8Array | undefined {
-  if (!reply) throw new SwitchyardError('SWY_INTERNAL', 'document did not answer');
+  if (!reply) throw new SwitchyardError(ErrorCode.INTERNAL, 'document did not answer');
   if (!reply.ok) throw new SwitchyardError(reply.code, reply.message);
   return reply.state;
 }

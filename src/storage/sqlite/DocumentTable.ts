@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DocumentAccess, DocumentRecord } from '../ports.js';
+import { ErrorCode } from '../../errors.js';
 import { StoreFault } from './StoreFault.js';
 
 interface DocumentRow {
@@ -44,7 +45,7 @@ export class DocumentTable {
     const at = this.now();
     const access = { read: [...doc.access.read], write: [...doc.access.write] };
     const { changes } = this.insert.run(doc.id, doc.owner, JSON.stringify(access), at, at);
-    if (changes === 0) throw new StoreFault('SWY_CONFLICT', `document ${doc.id} already exists`);
+    if (changes === 0) throw new StoreFault(ErrorCode.CONFLICT, `document ${doc.id} already exists`);
     return this.get(doc.id)!;
   }
 
@@ -67,9 +68,9 @@ export class DocumentTable {
     const bytes = Buffer.from(state.buffer, state.byteOffset, state.byteLength);
     const { changes } = this.updateState.run({ state: bytes, size: state.byteLength, at: this.now(), id, fence: fence ?? null });
     if (changes > 0) return;
-    if (!this.exists.get(id)) throw new StoreFault('SWY_NOT_FOUND', `document ${id} does not exist`);
+    if (!this.exists.get(id)) throw new StoreFault(ErrorCode.NOT_FOUND, `document ${id} does not exist`);
     // A save under a newer lease is stored: this writer was superseded.
-    throw new StoreFault('SWY_LEASE_LOST', `lease doc-persist:${id} was lost`);
+    throw new StoreFault(ErrorCode.LEASE_LOST, `lease doc-persist:${id} was lost`);
   }
 
   delete(id: string): void {

@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { FileRecord, FileStatus } from '../ports.js';
 import { assertPatch, type FilePatch, type NewFile } from '../filePatch.js';
+import { ErrorCode } from '../../errors.js';
 import { StoreFault } from './StoreFault.js';
 
 interface FileRow {
@@ -50,7 +51,7 @@ export class FileTable {
   create(file: NewFile): FileRecord {
     const at = this.now();
     const { changes } = this.insert.run(file.id, file.ownerId, file.name, file.contentType, file.collection, file.sizeBytes, file.path, at, at);
-    if (changes === 0) throw new StoreFault('SWY_CONFLICT', `file ${file.id} already exists`);
+    if (changes === 0) throw new StoreFault(ErrorCode.CONFLICT, `file ${file.id} already exists`);
     return this.get(file.id)!;
   }
 

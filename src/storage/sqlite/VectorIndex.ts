@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { ChunkHit, ChunkInput } from '../ports.js';
 import { vecTable } from './migrations.js';
+import { ErrorCode } from '../../errors.js';
 import { StoreFault } from './StoreFault.js';
 
 interface Space {
@@ -45,7 +46,7 @@ export class VectorIndex {
   /** Replaces every chunk and vector of the file. Call inside a transaction. */
   replace(fileId: string, chunks: readonly ChunkInput[], model: { name: string; dimensions: number }): void {
     const scope = this.fileScope.get(fileId) as { collection: string; owner_id: string } | undefined;
-    if (!scope) throw new StoreFault('SWY_NOT_FOUND', `file ${fileId} does not exist`);
+    if (!scope) throw new StoreFault(ErrorCode.NOT_FOUND, `file ${fileId} does not exist`);
     this.removeFile(fileId);
     if (chunks.length === 0) return;
     const space = this.space(model.name, model.dimensions, true)!;
@@ -53,7 +54,7 @@ export class VectorIndex {
     for (const chunk of chunks) {
       if (!(chunk.embedding instanceof Float32Array) || chunk.embedding.length !== space.dimensions) {
         throw new StoreFault(
-          'SWY_STORAGE_FAILED',
+          ErrorCode.STORAGE_FAILED,
           `chunk ${chunk.index} of file ${fileId}: embedding has ${chunk.embedding?.length ?? 'no'} dimensions, model ${model.name} has ${space.dimensions}`,
         );
       }
@@ -83,11 +84,11 @@ export class VectorIndex {
   }
 
   query(q: { collection: string; ownerId: string | null; embedding: Float32Array; k: number; model: string }): ChunkHit[] {
-    if (!Number.isInteger(q.k) || q.k < 1 || q.k > MAX_K) throw new StoreFault('SWY_BAD_REQUEST', `k = ${q.k} must be an integer in 1..${MAX_K}`);
+    if (!Number.isInteger(q.k) || q.k < 1 || q.k > MAX_K) throw new StoreFault(ErrorCode.BAD_REQUEST, `k = ${q.k} must be an integer in 1..${MAX_K}`);
     const space = this.space(q.model, q.embedding.length, false);
     if (!space) return [];
     if (q.embedding.length !== space.dimensions) {
-      throw new StoreFault('SWY_BAD_REQUEST', `query embedding has ${q.embedding.length} dimensions, model ${q.model} has ${space.dimensions}`);
+      throw new StoreFault(ErrorCode.BAD_REQUEST, `query embedding has ${q.embedding.length} dimensions, model ${q.model} has ${space.dimensions}`);
     }
     const params: unknown[] = [bytes(q.embedding), q.k, q.collection];
     if (q.ownerId !== null) params.push(q.ownerId);
@@ -135,7 +136,7 @@ export class VectorIndex {
     if (!space) {
       if (!create) return null;
       if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > 8192) {
-        throw new StoreFault('SWY_STORAGE_FAILED', `model ${model}: ${dimensions} dimensions is not in 1..8192`);
+        throw new StoreFault(ErrorCode.STORAGE_FAILED, `model ${model}: ${dimensions} dimensions is not in 1..8192`);
       }
       const id = Number(this.insertSpace.run(model, dimensions).lastInsertRowid);
       this.db.exec(
@@ -145,7 +146,7 @@ export class VectorIndex {
       return { id, dimensions };
     }
     if (create && space.dimensions !== dimensions) {
-      throw new StoreFault('SWY_STORAGE_FAILED', `model ${model} is stored with ${space.dimensions} dimensions, not ${dimensions}`);
+      throw new StoreFault(ErrorCode.STORAGE_FAILED, `model ${model} is stored with ${space.dimensions} dimensions, not ${dimensions}`);
     }
     this.spaces.set(model, space);
     return space;

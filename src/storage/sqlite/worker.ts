@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { expose } from 'comlink';
-import { SwitchyardError } from '../../errors.js';
+import { ErrorCode, SwitchyardError } from '../../errors.js';
 import { nodeEndpoint } from './nodeEndpoint.js';
 import { SqliteStore, type SqliteStoreOptions } from './SqliteStore.js';
 import { StoreFault, type SerializedFault } from './StoreFault.js';
@@ -24,7 +24,7 @@ function guarded<K extends Methods>(name: K) {
     } catch (err) {
       if (err instanceof StoreFault || err instanceof SwitchyardError) throw { storeFault: true, code: err.code, message: err.message } satisfies SerializedFault;
       const sqlite = err as { code?: string; message?: string };
-      throw { storeFault: true, code: 'SWY_STORAGE_FAILED', message: `${sqlite.code ? `${sqlite.code}: ` : ''}${sqlite.message ?? String(err)}` } satisfies SerializedFault;
+      throw { storeFault: true, code: ErrorCode.STORAGE_FAILED, message: `${sqlite.code ? `${sqlite.code}: ` : ''}${sqlite.message ?? String(err)}` } satisfies SerializedFault;
     }
   };
 }

@@ -7,7 +7,7 @@ import { authUpgrade } from './authUpgrade.js';
 import { CloseCodes } from './CloseCodes.js';
 import type { ConnectionSet } from './ConnectionSet.js';
 import { JsonDialect } from './Dialect.js';
-import { Connection, RateVerdict, type ConnectionLimits, type SocketData } from './Connection.js';
+import { Connection, RateVerdict, type ConnectionEnv, type ConnectionLimits, type SocketData } from './Connection.js';
 import { replyError, type EventDispatcher } from './EventDispatcher.js';
 import type { GatewayMetrics } from './GatewayMetrics.js';
 import type { HttpReply } from './http/HttpReply.js';
@@ -44,7 +44,11 @@ export const hardPayloadLimit = (maxPayloadBytes: number): number => maxPayloadB
  * and everything about the socket removed the moment it closes.
  */
 export class EventSocket {
-  constructor(private readonly deps: EventSocketDeps) {}
+  private readonly env: ConnectionEnv;
+
+  constructor(private readonly deps: EventSocketDeps) {
+    this.env = Object.freeze({ limits: deps.limits, metrics: deps.metrics, log: deps.log });
+  }
 
   behavior(): WebSocketBehavior<SocketData> {
     const { limits } = this.deps;
@@ -69,7 +73,7 @@ export class EventSocket {
   }
 
   private onOpen(ws: WebSocket<SocketData>): void {
-    const conn = new Connection(ws, ws.getUserData(), JsonDialect, this.deps.limits, this.deps.metrics, this.deps.log, this.deps.now());
+    const conn = new Connection(ws, ws.getUserData(), JsonDialect, this.env, this.deps.now());
     ws.getUserData().conn = conn;
     this.deps.connections.opened(conn);
   }
@@ -77,7 +81,7 @@ export class EventSocket {
   private onMessage(ws: WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean): void {
     const conn = ws.getUserData().conn;
     if (!conn || !conn.isOpen) return;
-    this.deps.metrics.messagesIn.inc();
+    this.deps.metrics.countIn();
     const verdict = conn.checkRate(this.deps.now());
     if (verdict === RateVerdict.CLOSE) {
       conn.end(CloseCodes.RATE_LIMITED);
@@ -110,7 +114,7 @@ export class EventSocket {
       return;
     }
     try {
-      conn.enqueue(() => this.deps.dispatcher.dispatch(conn, msg));
+      conn.receive(this.deps.dispatcher, msg);
     } catch (err) {
       replyError(conn, msg.ack, toErrorBody(err instanceof SwitchyardError ? err : new SwitchyardError(ErrorCode.INTERNAL, 'internal error')));
     }

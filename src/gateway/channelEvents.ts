@@ -46,12 +46,12 @@ export function registerChannelEvents(dispatcher: EventDispatcher, ctx: CoreEven
   });
 
   // Chat-scoped client events (e.g. typing): to the chat room when the socket is in it, else to the user's other sockets.
-  dispatcher.register(ClientEvent.CHAT, async (conn, data) => {
+  dispatcher.register(ClientEvent.CHAT, (conn, data) => {
     const body = asObject(data, ClientEvent.CHAT);
     const chatId = requireString(body, 'chat_id', ClientEvent.CHAT);
     const chat = `${RoomKind.CHAT}:${chatId}`;
     const room = conn.rooms.has(chat) ? chat : userRoom(conn.principal.userId);
-    await ctx.rooms.emit(room, ServerEvent.EVENTS, { chat_id: chatId, user_id: conn.principal.userId, data: body.data ?? null }, conn);
+    ctx.rooms.relay(room, ServerEvent.EVENTS, { chat_id: chatId, user_id: conn.principal.userId, data: body.data ?? null }, conn);
     return {};
   });
 }

@@ -8,7 +8,17 @@ import type { Scripts } from './scripts.js';
  * Sessions in a hash (sid → JSON) with `lastSeenAt` in a zset (the idle index) and
  * a per-user count hash. Every write is one Lua script so the three never disagree.
  */
+interface PendingTouch {
+  readonly sid: string;
+  readonly now: number;
+  readonly resolve: (touched: boolean) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 export class RedisSessionPool implements SessionPool {
+  /** Touches asked for in this event-loop turn; sent as one pipeline (one write, one read) in the next. */
+  private touches: PendingTouch[] | null = null;
+
   constructor(
     private readonly redis: Redis,
     private readonly scripts: Scripts,
@@ -27,9 +37,39 @@ export class RedisSessionPool implements SessionPool {
     );
   }
 
-  async touch(sid: string, now: number): Promise<boolean> {
-    const reply = await call(this.redis, 'sessions.touch', () => this.scripts.run('sessionTouch', [this.keys.sessions, this.keys.sessionsSeen], [sid, now]));
-    return reply === 1;
+  /**
+   * Heartbeats of many sockets arrive in one loop turn: their touches go out as one
+   * pipeline instead of one command (and one syscall each) interleaved with the bus
+   * publishes on the same connection.
+   */
+  touch(sid: string, now: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      if (this.touches === null) {
+        this.touches = [];
+        setImmediate(() => void this.flushTouches());
+      }
+      this.touches.push({ sid, now, resolve, reject });
+    });
+  }
+
+  private async flushTouches(): Promise<void> {
+    const batch = this.touches ?? [];
+    this.touches = null;
+    const keys = [this.keys.sessions, this.keys.sessionsSeen];
+    try {
+      const replies = await call(this.redis, 'sessions.touch', () => {
+        const pipeline = this.redis.pipeline() as unknown as Record<'sessionTouch', (...args: Array<string | number>) => unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+        for (const t of batch) pipeline.sessionTouch(...keys, t.sid, t.now);
+        return pipeline.exec();
+      });
+      batch.forEach((t, i) => {
+        const [err, reply] = replies?.[i] ?? [new Error('no reply in the touch pipeline'), null];
+        if (err) t.reject(err);
+        else t.resolve(reply === 1);
+      });
+    } catch (err) {
+      for (const t of batch) t.reject(err);
+    }
   }
 
   async remove(sid: string): Promise<void> {

@@ -146,7 +146,14 @@ export class Connection {
       this.enqueue(() => dispatcher.dispatch(this, msg));
       return;
     }
-    const result = this.runCorked(() => dispatcher.dispatch(this, msg));
+    // uWS corks the receiving socket around its message callback: no cork of our own here.
+    let result: void | Promise<void>;
+    this.corked = true;
+    try {
+      result = dispatcher.dispatch(this, msg);
+    } finally {
+      this.corked = false;
+    }
     if (result !== undefined) this.track(result);
   }
 

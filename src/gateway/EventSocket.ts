@@ -36,6 +36,12 @@ export interface EventSocketDeps {
  * 1006 and no reason). Its hard limit is set above ours so frames between the two
  * get a proper 1009 close frame; only absurd frames hit the hard drop.
  */
+/**
+ * `randomUUID()` returns a rope of ~12 concatenated pieces (~400 B of heap per idle
+ * socket, measured by heap snapshot); a sid lives as long as its socket, so it is flattened once.
+ */
+const flatUuid = (): string => Buffer.from(randomUUID(), 'latin1').toString('latin1');
+
 export const hardPayloadLimit = (maxPayloadBytes: number): number => maxPayloadBytes * 2;
 
 /**
@@ -63,7 +69,7 @@ export class EventSocket {
         tokens: this.deps.tokens,
         log: this.deps.log,
         admit: this.deps.admit,
-        userData: ({ principal, ip }) => ({ sid: randomUUID(), principal, ip }),
+        userData: ({ principal, ip }) => ({ sid: flatUuid(), principal, ip }),
         onReject: (reason) => this.deps.metrics.upgradesRejected.inc({ reason }),
       }),
       open: (ws) => this.onOpen(ws),

@@ -11,10 +11,13 @@ export const roomTopic = (room: string): string => `room:${room}`;
 
 interface LocalRoom {
   members: number;
-  /** The bus subscription for this room; null when subscribing failed (local delivery still works). */
-  readonly bus: Promise<Unsubscribe | null>;
-  /** Set once `bus` settled: a join to this room then completes synchronously. */
-  ready: boolean;
+  /**
+   * The bus subscription while it is being made; null once it settled (a join to this
+   * room then completes synchronously, and an idle room holds no promise).
+   */
+  pending: Promise<void> | null;
+  /** The settled subscription; null while pending or when subscribing failed (local delivery still works). */
+  unsubscribe: Unsubscribe | null;
 }
 
 /**
@@ -58,9 +61,7 @@ export class RoomHub {
       const state = this.local.get(room) ?? this.open(room);
       state.members += 1;
     }
-    const state = this.local.get(room);
-    if (state === undefined || state.ready) return;
-    return state.bus.then(() => {});
+    return this.local.get(room)?.pending ?? undefined;
   }
 
   /** Removes the socket from the room; false when it was not in it. */
@@ -116,22 +117,23 @@ export class RoomHub {
   }
 
   private open(room: string): LocalRoom {
-    const state: LocalRoom = {
-      members: 0,
-      ready: false,
-      bus: this.bus
-        .subscribe(roomTopic(room), (payload) => {
-          // A handler of a room that was released (and maybe reopened) in the meantime must not deliver twice.
-          if (this.local.get(room) === state) this.onBusFrame(room, payload);
-        })
-        .catch((err: unknown) => {
+    const state: LocalRoom = { members: 0, pending: null, unsubscribe: null };
+    state.pending = this.bus
+      .subscribe(roomTopic(room), (payload) => {
+        // A handler of a room that was released (and maybe reopened) in the meantime must not deliver twice.
+        if (this.local.get(room) === state) this.onBusFrame(room, payload);
+      })
+      .then(
+        (unsubscribe) => {
+          state.unsubscribe = unsubscribe;
+        },
+        (err: unknown) => {
           this.log.error({ room, err: errorMessage(err) }, 'room bus subscribe failed: only local members will receive this room');
-          return null;
-        })
-        .finally(() => {
-          state.ready = true;
-        }),
-    };
+        },
+      )
+      .finally(() => {
+        state.pending = null;
+      });
     this.local.set(room, state);
     return state;
   }
@@ -158,8 +160,8 @@ export class RoomHub {
 
   private async unsubscribe(state: LocalRoom): Promise<void> {
     try {
-      const unsubscribe = await state.bus;
-      await unsubscribe?.();
+      await state.pending;
+      await state.unsubscribe?.();
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'room bus unsubscribe failed');
     }

@@ -63,7 +63,8 @@ export type RateVerdict = (typeof RateVerdict)[keyof typeof RateVerdict];
  * 12× slower per CPU-second (bench/ws/bareUwsServer.ts).
  *
  * Idle sockets are the common case, so per-socket state is small and lazy: no queue
- * promise while idle, no notes set until a note is joined, shared limits/metrics/log.
+ * promise while idle, no token bucket before the first frame, no notes set until a
+ * note is joined, one shared reference for limits/metrics/log.
  */
 export class Connection {
   readonly sid: string;
@@ -84,7 +85,8 @@ export class Connection {
   /** Publishes held during a dispatch, as (topic, frame, isBinary) triples. */
   private held: Array<string | Uint8Array | boolean> | null = null;
   private noteSet: Set<string> | null = null;
-  private readonly bucket: TokenBucket;
+  /** Made at the first frame: a bucket made at open would be full by then anyway, and idle sockets never need one. */
+  private bucket: TokenBucket | null = null;
 
   constructor(
     private readonly ws: WebSocket<any>,
@@ -97,7 +99,6 @@ export class Connection {
     this.ip = data.ip;
     this.principal = data.principal;
     this.connectedAt = now;
-    this.bucket = new TokenBucket(env.limits.messagesPerSecond, env.limits.messageBurst, now);
   }
 
   get isOpen(): boolean {
@@ -129,6 +130,7 @@ export class Connection {
    * RATE_LIMITED; `maxRateViolations` of them in a row close the socket.
    */
   checkRate(now: number): RateVerdict {
+    this.bucket ??= new TokenBucket(this.env.limits.messagesPerSecond, this.env.limits.messageBurst, now);
     if (this.bucket.take(now)) {
       this.violations = 0;
       return RateVerdict.OK;

@@ -3,27 +3,27 @@ import type { LeaseGuard, SessionInfo, SessionPool } from '../ports.js';
 import { call } from './connection.js';
 import type { RedisKeys } from './RedisKeys.js';
 import type { Scripts } from './scripts.js';
+import { TurnBatch } from './TurnBatch.js';
 
 /**
  * Sessions in a hash (sid → JSON) with `lastSeenAt` in a zset (the idle index) and
  * a per-user count hash. Every write is one Lua script so the three never disagree.
  */
-interface PendingTouch {
-  readonly sid: string;
-  readonly now: number;
-  readonly resolve: (touched: boolean) => void;
-  readonly reject: (err: unknown) => void;
-}
-
 export class RedisSessionPool implements SessionPool {
-  /** Touches asked for in this event-loop turn; sent as one pipeline (one write, one read) in the next. */
-  private touches: PendingTouch[] | null = null;
+  /** Touches of one event-loop turn, sent as one pipeline. */
+  private readonly touches: TurnBatch<{ sid: string; now: number }>;
 
   constructor(
     private readonly redis: Redis,
     private readonly scripts: Scripts,
     private readonly keys: RedisKeys,
-  ) {}
+  ) {
+    const touchKeys = [keys.sessions, keys.sessionsSeen];
+    // `sessionTouch` is the Lua command Scripts defined on this client; ioredis puts it on pipelines too.
+    this.touches = new TurnBatch(redis, 'sessions.touch', (pipeline, t) => {
+      (pipeline as unknown as Record<'sessionTouch', (...args: Array<string | number>) => unknown>).sessionTouch(...touchKeys, t.sid, t.now);
+    });
+  }
 
   private get all(): string[] {
     return [this.keys.sessions, this.keys.sessionsSeen, this.keys.sessionsUsers];
@@ -39,37 +39,11 @@ export class RedisSessionPool implements SessionPool {
 
   /**
    * Heartbeats of many sockets arrive in one loop turn: their touches go out as one
-   * pipeline instead of one command (and one syscall each) interleaved with the bus
+   * pipeline instead of one command (and one syscall) each, interleaved with the bus
    * publishes on the same connection.
    */
-  touch(sid: string, now: number): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      if (this.touches === null) {
-        this.touches = [];
-        setImmediate(() => void this.flushTouches());
-      }
-      this.touches.push({ sid, now, resolve, reject });
-    });
-  }
-
-  private async flushTouches(): Promise<void> {
-    const batch = this.touches ?? [];
-    this.touches = null;
-    const keys = [this.keys.sessions, this.keys.sessionsSeen];
-    try {
-      const replies = await call(this.redis, 'sessions.touch', () => {
-        const pipeline = this.redis.pipeline() as unknown as Record<'sessionTouch', (...args: Array<string | number>) => unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
-        for (const t of batch) pipeline.sessionTouch(...keys, t.sid, t.now);
-        return pipeline.exec();
-      });
-      batch.forEach((t, i) => {
-        const [err, reply] = replies?.[i] ?? [new Error('no reply in the touch pipeline'), null];
-        if (err) t.reject(err);
-        else t.resolve(reply === 1);
-      });
-    } catch (err) {
-      for (const t of batch) t.reject(err);
-    }
+  async touch(sid: string, now: number): Promise<boolean> {
+    return (await this.touches.add({ sid, now })) === 1;
   }
 
   async remove(sid: string): Promise<void> {

@@ -9,6 +9,12 @@ import { TurnBatch } from './TurnBatch.js';
  * Sessions in a hash (sid → JSON) with `lastSeenAt` in a zset (the idle index) and
  * a per-user count hash. Every write is one Lua script so the three never disagree.
  */
+/**
+ * Touches are collected this long before they go out: nothing waits for them on the
+ * heartbeat path, and session expiry works in seconds, so 5 ms of delay costs nothing.
+ */
+const TOUCH_WINDOW_MS = 5;
+
 export class RedisSessionPool implements SessionPool {
   /** Touches of one event-loop turn, sent as one pipeline. */
   private readonly touches: TurnBatch<{ sid: string; now: number }>;
@@ -22,7 +28,7 @@ export class RedisSessionPool implements SessionPool {
     // `sessionTouch` is the Lua command Scripts defined on this client; ioredis puts it on pipelines too.
     this.touches = new TurnBatch(redis, 'sessions.touch', (pipeline, t) => {
       (pipeline as unknown as Record<'sessionTouch', (...args: Array<string | number>) => unknown>).sessionTouch(...touchKeys, t.sid, t.now);
-    });
+    }, TOUCH_WINDOW_MS);
   }
 
   private get all(): string[] {

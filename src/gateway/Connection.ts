@@ -6,7 +6,7 @@ import type { CloseCode } from './CloseCodes.js';
 import { CloseCodes } from './CloseCodes.js';
 import { jsonOf, type Dialect } from './Dialect.js';
 import type { GatewayMetrics } from './GatewayMetrics.js';
-import type { AckId, ErrorBody } from './protocol.js';
+import type { AckId, ErrorBody, IncomingEvent } from './protocol.js';
 import { TokenBucket } from './TokenBucket.js';
 
 /** What the upgrade hands to uWS; `conn` is set in `open`. */
@@ -24,11 +24,23 @@ export interface ConnectionIdentity {
   readonly ip: string;
 }
 
+/** What runs a decoded frame (the EventDispatcher): synchronously, or returning the promise it awaits. */
+export interface FrameDispatcher {
+  dispatch(conn: Connection, msg: IncomingEvent): void | Promise<void>;
+}
+
 export interface ConnectionLimits {
   readonly maxBackpressureBytes: number;
   readonly messagesPerSecond: number;
   readonly messageBurst: number;
   readonly maxRateViolations: number;
+}
+
+/** Shared by every connection of one endpoint: one reference per socket instead of three. */
+export interface ConnectionEnv {
+  readonly limits: ConnectionLimits;
+  readonly metrics: GatewayMetrics;
+  readonly log: Logger;
 }
 
 /** What the rate check decided for one incoming frame. */
@@ -37,10 +49,22 @@ export type RateVerdict = (typeof RateVerdict)[keyof typeof RateVerdict];
 
 /**
  * One open event socket of either dialect (`/ws` JSON or Socket.IO): the dispatcher,
- * the rooms and the pools see only this class, and the dialect frames its output. Guards every use of the uWS handle (it must not be touched
- * after `close`), corks sends (they often come from promise continuations or bus
- * callbacks, outside any uWS callback), and serialises message handling so a
- * `join` is done before the next frame (e.g. `events:channel` to that room) runs.
+ * the rooms and the pools see only this class, and the dialect frames its output.
+ * Guards every use of the uWS handle (it must not be touched after `close`) and keeps
+ * the frames of one socket in order: a `join` is done before the next frame (e.g.
+ * `events:channel` to that room) runs.
+ *
+ * The fast path (issue 14): a frame arriving while nothing of this socket is queued is
+ * dispatched at once, inside uWS' message callback and under one cork; only a frame
+ * whose handler really awaits becomes the queue's tail, and frames behind it wait.
+ * While a frame is dispatched its room publishes are held and written after the
+ * frame's ack: uWS batches a publish per subscriber only when nothing else is written
+ * to those sockets in the same cork, and ack-after-publish made the bare uWS baseline
+ * 12× slower per CPU-second (bench/ws/bareUwsServer.ts).
+ *
+ * Idle sockets are the common case, so per-socket state is small and lazy: no queue
+ * promise while idle, no token bucket before the first frame, no notes set until a
+ * note is joined, one shared reference for limits/metrics/log.
  */
 export class Connection {
   readonly sid: string;
@@ -50,32 +74,50 @@ export class Connection {
   /** Rooms this socket is in (uWS topics), maintained by RoomHub. */
   readonly rooms = new Set<string>();
   private closed = false;
-  private readonly bucket: TokenBucket;
+  /** True while this socket is corked by us or by the uWS callback we run in: sends skip their own cork. */
+  private corked = false;
+  /** Set while a frame is dispatched: publishes wait for its ack. */
+  private holding = false;
   private violations = 0;
-  private tail: Promise<void> = Promise.resolve();
+  /** Frames queued or running asynchronously; 0 = the fast path is open. */
   private pending = 0;
-
-  /** Note documents this socket joined over Socket.IO (`ydoc:document:join`), left on close. */
-  readonly notes = new Set<string>();
+  private tail: Promise<void> | null = null;
+  /** Publishes held during a dispatch, as (topic, frame, isBinary) triples. */
+  private held: Array<string | Uint8Array | boolean> | null = null;
+  private noteSet: Set<string> | null = null;
+  /** Made at the first frame: a bucket made at open would be full by then anyway, and idle sockets never need one. */
+  private bucket: TokenBucket | null = null;
 
   constructor(
     private readonly ws: WebSocket<any>,
     data: ConnectionIdentity,
     readonly dialect: Dialect,
-    private readonly limits: ConnectionLimits,
-    private readonly metrics: GatewayMetrics,
-    private readonly log: Logger,
+    private readonly env: ConnectionEnv,
     now: number,
   ) {
     this.sid = data.sid;
     this.ip = data.ip;
     this.principal = data.principal;
     this.connectedAt = now;
-    this.bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst, now);
   }
 
   get isOpen(): boolean {
     return !this.closed;
+  }
+
+  /** Note documents this socket joined over Socket.IO (`ydoc:document:join`), left on close. Allocated on first use. */
+  get notes(): Set<string> {
+    return (this.noteSet ??= new Set());
+  }
+
+  /** Whether the socket joined any note document (without allocating the set). */
+  get hasNotes(): boolean {
+    return this.noteSet !== null && this.noteSet.size > 0;
+  }
+
+  /** Work a frame started but its reply does not wait for (e.g. a session touch): a failure is logged, never unhandled. */
+  background(work: Promise<unknown>, what: string): void {
+    work.catch((err: unknown) => this.env.log.warn({ sid: this.sid, err: errorMessage(err) }, `${what} failed`));
   }
 
   /** Called from the uWS `close` handler: from here on the handle is invalid. */
@@ -88,38 +130,115 @@ export class Connection {
    * RATE_LIMITED; `maxRateViolations` of them in a row close the socket.
    */
   checkRate(now: number): RateVerdict {
+    this.bucket ??= new TokenBucket(this.env.limits.messagesPerSecond, this.env.limits.messageBurst, now);
     if (this.bucket.take(now)) {
       this.violations = 0;
       return RateVerdict.OK;
     }
     this.violations += 1;
-    return this.violations >= this.limits.maxRateViolations ? RateVerdict.CLOSE : RateVerdict.LIMITED;
+    return this.violations >= this.env.limits.maxRateViolations ? RateVerdict.CLOSE : RateVerdict.LIMITED;
   }
 
   /**
-   * Runs `task` after every earlier task of this socket. The queue is bounded by the
-   * burst size: a client cannot pile up unbounded work behind a slow handler.
+   * Handles one decoded frame from the uWS message callback: at once when nothing of
+   * this socket is queued, else behind the queue (throws RATE_LIMITED when it is full).
    */
-  enqueue(task: () => Promise<void>): void {
+  receive(dispatcher: FrameDispatcher, msg: IncomingEvent): void {
+    if (this.pending > 0) {
+      this.enqueue(() => dispatcher.dispatch(this, msg));
+      return;
+    }
+    // uWS corks the receiving socket around its message callback: no cork of our own here.
+    let result: void | Promise<void>;
+    this.corked = true;
+    try {
+      result = dispatcher.dispatch(this, msg);
+    } finally {
+      this.corked = false;
+    }
+    if (result !== undefined) this.track(result);
+  }
+
+  /**
+   * Runs `task` after every earlier task of this socket — at once when there is none.
+   * The queue is bounded by the burst size: a client cannot pile up unbounded work
+   * behind a slow handler.
+   */
+  enqueue(task: () => void | Promise<void>): void {
+    if (this.pending === 0) {
+      const result = this.runCorked(task);
+      if (result !== undefined) this.track(result);
+      return;
+    }
     // +1: the user-room join queued at open is not the client's frame.
-    if (this.pending >= this.limits.messageBurst + 1) {
-      throw new SwitchyardError(ErrorCode.RATE_LIMITED, `too many messages in flight (max ${this.limits.messageBurst})`);
+    if (this.pending >= this.env.limits.messageBurst + 1) {
+      throw new SwitchyardError(ErrorCode.RATE_LIMITED, `too many messages in flight (max ${this.env.limits.messageBurst})`);
     }
     this.pending += 1;
-    this.tail = this.tail
-      .then(task)
-      .catch((err: unknown) => {
-        // Tasks report their own errors to the client; one escaping here is a bug, but must not stall the queue.
-        this.log.error({ sid: this.sid, err: errorMessage(err) }, 'socket task failed');
-      })
-      .finally(() => {
-        this.pending -= 1;
-      });
+    this.tail = this.tail!.then(() => this.runCorked(task)).then(
+      () => this.settle(),
+      (err: unknown) => this.settle(err),
+    );
   }
 
   /** Resolves when every queued task has run (tests, shutdown). */
   drained(): Promise<void> {
-    return this.tail;
+    return this.tail ?? Promise.resolve();
+  }
+
+  /** The promise of a task that awaits becomes the queue's tail. */
+  private track(result: Promise<void>): void {
+    this.pending += 1;
+    this.tail = result.then(
+      () => this.settle(),
+      (err: unknown) => this.settle(err),
+    );
+  }
+
+  private settle(err?: unknown): void {
+    // Tasks report their own errors to the client; one escaping here is a bug, but must not stall the queue.
+    if (err !== undefined) this.env.log.error({ sid: this.sid, err: errorMessage(err) }, 'socket task failed');
+    this.pending -= 1;
+    if (this.pending === 0) this.tail = null;
+  }
+
+  /**
+   * Runs the synchronous part of a task under one cork (a no-op inside a uWS callback,
+   * which already corks), so its ack and publishes leave in one write per socket.
+   * Returns the task's promise when it awaits.
+   */
+  private runCorked(task: () => void | Promise<void>): void | Promise<void> {
+    if (this.closed || this.corked) return task();
+    let result: void | Promise<void> = undefined;
+    let thrown: unknown = null;
+    this.ws.cork(() => {
+      this.corked = true;
+      try {
+        result = task();
+      } catch (err) {
+        thrown = err ?? new Error('task threw a nullish value');
+      } finally {
+        this.corked = false;
+      }
+    });
+    if (thrown !== null) {
+      this.env.log.error({ sid: this.sid, err: errorMessage(thrown) }, 'socket task failed');
+      return undefined;
+    }
+    return result;
+  }
+
+  /** From here until `releasePublishes`, publishes of this socket wait (the dispatcher writes the ack in between). */
+  holdPublishes(): void {
+    this.holding = true;
+  }
+
+  releasePublishes(): void {
+    this.holding = false;
+    const held = this.held;
+    if (held === null) return;
+    this.held = null;
+    for (let i = 0; i < held.length; i += 3) this.publishNow(held[i] as string, held[i + 1] as string | Uint8Array, held[i + 2] as boolean);
   }
 
   /**
@@ -128,19 +247,16 @@ export class Connection {
    */
   send(frame: string): boolean {
     if (this.closed) return false;
-    if (this.ws.getBufferedAmount() + frame.length > this.limits.maxBackpressureBytes) {
+    if (this.ws.getBufferedAmount() + frame.length > this.env.limits.maxBackpressureBytes) {
       this.end(CloseCodes.SLOW_CONSUMER);
       return false;
     }
-    let status = 0;
-    this.ws.cork(() => {
-      status = this.ws.send(frame, false);
-    });
+    const status = this.write(frame, false);
     if (status === 2) {
       this.end(CloseCodes.SLOW_CONSUMER);
       return false;
     }
-    this.metrics.messagesOut.inc();
+    this.env.metrics.countOut(1);
     return true;
   }
 
@@ -178,21 +294,21 @@ export class Connection {
   /**
    * Publishes to local subscribers of `topic` except this socket (uWS never echoes
    * a publish to its publisher; one that is not subscribed reaches every subscriber).
+   * During a dispatch it is held until the frame's ack is written.
    */
   publishExcludingSelf(topic: string, frame: string | Uint8Array, isBinary = false): void {
     if (this.closed) return;
-    this.ws.cork(() => {
-      this.ws.publish(topic, frame, isBinary);
-    });
+    if (this.holding) {
+      (this.held ??= []).push(topic, frame, isBinary);
+      return;
+    }
+    this.publishNow(topic, frame, isBinary);
   }
 
   /** Sends a raw frame (e.g. a Socket.IO binary attachment), corked; false once closed. */
   sendRaw(frame: string | Uint8Array, isBinary: boolean): boolean {
     if (this.closed) return false;
-    let status = 0;
-    this.ws.cork(() => {
-      status = this.ws.send(frame, isBinary);
-    });
+    const status = this.write(frame, isBinary);
     if (status === 2) this.end(CloseCodes.SLOW_CONSUMER);
     return status !== 2;
   }
@@ -200,6 +316,28 @@ export class Connection {
   end(close: CloseCode): void {
     if (this.closed) return;
     this.closed = true;
+    this.held = null;
     this.ws.cork(() => this.ws.end(close.code, close.reason));
+  }
+
+  private publishNow(topic: string, frame: string | Uint8Array, isBinary: boolean): void {
+    if (this.closed) return;
+    if (this.corked) {
+      this.ws.publish(topic, frame, isBinary);
+      return;
+    }
+    this.ws.cork(() => {
+      this.ws.publish(topic, frame, isBinary);
+    });
+  }
+
+  /** uWS send status: 0 backpressured, 1 sent, 2 dropped (over the limit). */
+  private write(frame: string | Uint8Array, isBinary: boolean): number {
+    if (this.corked) return this.ws.send(frame, isBinary);
+    let status = 0;
+    this.ws.cork(() => {
+      status = this.ws.send(frame, isBinary);
+    });
+    return status;
   }
 }

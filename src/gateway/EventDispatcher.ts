@@ -60,17 +60,57 @@ export class EventDispatcher {
     return this.handlers.has(event);
   }
 
-  async dispatch(conn: Connection, msg: IncomingEvent): Promise<void> {
+  /**
+   * Runs the frame's handler. A handler that returns a value (not a promise) is done
+   * here, synchronously: the caller is still inside uWS' message callback, and the ack
+   * is written before the publishes the handler made (they are held on the connection
+   * until then). Only a handler that returns a promise makes this return one.
+   */
+  dispatch(conn: Connection, msg: IncomingEvent): void | Promise<void> {
     const handler = this.handlers.get(msg.event);
+    if (!handler) {
+      replyError(conn, msg.ack, toErrorBody(new SwitchyardError(ErrorCode.UNKNOWN_EVENT, `unknown event "${msg.event}"`)));
+      return;
+    }
+    let result: unknown;
+    conn.holdPublishes();
     try {
-      if (!handler) throw new SwitchyardError(ErrorCode.UNKNOWN_EVENT, `unknown event "${msg.event}"`);
-      const result = await handler(conn, msg.data);
-      if (msg.ack !== undefined) conn.sendAck(msg.ack, result);
+      result = handler(conn, msg.data);
     } catch (err) {
-      if (!(err instanceof SwitchyardError)) {
-        this.log.error({ event: msg.event, sid: conn.sid, err: errorMessage(err) }, 'event handler failed');
-      }
-      replyError(conn, msg.ack, toErrorBody(err));
+      this.fail(conn, msg, err);
+      conn.releasePublishes();
+      return;
+    }
+    if (isPromiseLike(result)) {
+      // Publishes made before the first await go out now; later ones are not held.
+      conn.releasePublishes();
+      return Promise.resolve(result).then(
+        (value) => this.reply(conn, msg, value),
+        (err: unknown) => this.fail(conn, msg, err),
+      );
+    }
+    this.reply(conn, msg, result);
+    conn.releasePublishes();
+  }
+
+  private reply(conn: Connection, msg: IncomingEvent, value: unknown): void {
+    if (msg.ack === undefined) return;
+    try {
+      conn.sendAck(msg.ack, value);
+    } catch (err) {
+      // E.g. a handler result JSON cannot encode: the client still gets its one reply.
+      this.fail(conn, msg, err);
     }
   }
+
+  private fail(conn: Connection, msg: IncomingEvent, err: unknown): void {
+    if (!(err instanceof SwitchyardError)) {
+      this.log.error({ event: msg.event, sid: conn.sid, err: errorMessage(err) }, 'event handler failed');
+    }
+    replyError(conn, msg.ack, toErrorBody(err));
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -153,7 +153,7 @@ export class Gateway {
       rooms: this.rooms,
       metrics: this.metrics,
       log,
-      onClosed: (conn) => (this.notes && conn.notes.size > 0 ? leaveAllNotes(this.notes, conn) : Promise.resolve()),
+      onClosed: (conn) => (this.notes && conn.hasNotes ? leaveAllNotes(this.notes, conn) : Promise.resolve()),
     });
     const limits = {
       maxPayloadBytes: gw.eventMaxPayloadBytes,

@@ -1,9 +1,16 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
-/** The gateway's Prometheus series; gauges are read from the gateway at scrape time. */
+/**
+ * The gateway's Prometheus series; gauges are read from the gateway at scrape time.
+ * The per-frame counters are plain numbers folded into their Counter at scrape time:
+ * `Counter.inc` hashes labels and validates on every call, and the relay path counts
+ * every frame in and every delivery out.
+ */
 export class GatewayMetrics {
   readonly messagesIn: Counter;
   readonly messagesOut: Counter;
+  private framesIn = 0;
+  private framesOut = 0;
   readonly closed: Counter<'reason'>;
   readonly upgradesRejected: Counter<'reason'>;
 
@@ -32,15 +39,24 @@ export class GatewayMetrics {
       help: '1 when the native uWebSockets.js binary is active, 0 on the slow JS fallback',
       registers: [registry],
     }).set(sources.native ? 1 : 0);
+    const self = this;
     this.messagesIn = new Counter({
       name: 'switchyard_ws_messages_in_total',
       help: 'Frames received on event sockets',
       registers: [registry],
+      collect() {
+        this.inc(self.framesIn);
+        self.framesIn = 0;
+      },
     });
     this.messagesOut = new Counter({
       name: 'switchyard_ws_messages_out_total',
       help: 'Frames sent on event sockets (a room broadcast counts once per local receiver)',
       registers: [registry],
+      collect() {
+        this.inc(self.framesOut);
+        self.framesOut = 0;
+      },
     });
     this.closed = new Counter({
       name: 'switchyard_ws_closed_total',
@@ -54,5 +70,15 @@ export class GatewayMetrics {
       labelNames: ['reason'],
       registers: [registry],
     });
+  }
+
+  /** One frame received (folded into `messagesIn` at scrape time). */
+  countIn(): void {
+    this.framesIn += 1;
+  }
+
+  /** `n` frames sent (folded into `messagesOut` at scrape time). */
+  countOut(n: number): void {
+    this.framesOut += n;
   }
 }

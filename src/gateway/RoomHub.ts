@@ -1,5 +1,5 @@
 import type { TemplatedApp } from 'uWebSockets.js';
-import { errorMessage } from '../errors.js';
+import { BackendUnavailableError, errorMessage } from '../errors.js';
 import type { MessageBus, Unsubscribe } from '../coordination/ports.js';
 import type { Logger } from '../observability/logger.js';
 import type { Connection } from './Connection.js';
@@ -14,8 +14,13 @@ const CONTROL = '!control';
 
 interface LocalRoom {
   members: number;
-  /** The bus subscription for this room; null when subscribing failed (local delivery still works). */
-  readonly bus: Promise<Unsubscribe | null>;
+  /**
+   * The bus subscription while it is being made; null once it settled (a join to this
+   * room then completes synchronously, and an idle room holds no promise).
+   */
+  pending: Promise<void> | null;
+  /** The settled subscription; null while pending or when subscribing failed (local delivery still works). */
+  unsubscribe: Unsubscribe | null;
 }
 
 /**
@@ -31,6 +36,9 @@ export class RoomHub {
   private readonly local = new Map<string, LocalRoom>();
   /** Control frames from other instances on a room's topic (e.g. a membership removal). */
   onControl: ((room: string, dataJson: string) => void) | null = null;
+  /** Last state the bus reported; a relay while it is down tells its sender the other instances missed it. */
+  private busUp = true;
+  private bufferedBusErrors = 0;
 
   constructor(
     private readonly app: TemplatedApp,
@@ -41,17 +49,24 @@ export class RoomHub {
     private readonly dialects: readonly Dialect[],
   ) {
     if (instanceId.includes('\n')) throw new TypeError('instanceId must not contain a newline');
+    bus.onConnectionChange((connected) => {
+      this.busUp = connected;
+    });
   }
 
-  /** Adds the socket to the room; resolves once frames from other instances will reach it. */
-  async join(conn: Connection, room: string): Promise<void> {
+  /**
+   * Adds the socket to the room; the promise (if any) resolves once frames from other
+   * instances will reach it. Joining a room whose bus subscription is already up is
+   * synchronous, so the frame that asked for it stays on the fast path.
+   */
+  join(conn: Connection, room: string): void | Promise<void> {
     if (!conn.rooms.has(room)) {
       conn.rooms.add(room);
       conn.subscribe(room);
       const state = this.local.get(room) ?? this.open(room);
       state.members += 1;
     }
-    await this.local.get(room)?.bus;
+    return this.local.get(room)?.pending ?? undefined;
   }
 
   /** Removes the socket from the room; false when it was not in it. */
@@ -84,6 +99,21 @@ export class RoomHub {
     await this.bus.publish(roomTopic(room), `${this.instanceId}\n${CONTROL}\n${dataJson}`);
   }
 
+  /**
+   * A socket's broadcast to its room (`events:channel`, `events:chat`): delivered to the
+   * local members now — inside the frame's dispatch, so after its ack — and handed to
+   * the bus without waiting for it. The sender's ack and the others' deliveries are
+   * independent (Redis pub/sub is at-most-once anyway); while the bus reports itself
+   * down the sender gets BACKEND_UNAVAILABLE, since other instances will not see it.
+   */
+  relay(room: string, event: string, data: unknown, from: Connection): void {
+    const eventJson = JSON.stringify(event);
+    const dataJson = jsonOf(data);
+    this.deliverLocal(room, eventJson, dataJson, from);
+    if (!this.busUp) throw new BackendUnavailableError(`room bus is down: ${room} reached this instance only`);
+    this.bus.publish(roomTopic(room), `${this.instanceId}\n${eventJson}\n${dataJson}`).catch((err: unknown) => this.busPublishFailed(room, err));
+  }
+
   /** Rooms with at least one local member. */
   roomCount(): number {
     return this.local.size;
@@ -97,20 +127,36 @@ export class RoomHub {
   }
 
   private open(room: string): LocalRoom {
-    const state: LocalRoom = {
-      members: 0,
-      bus: this.bus
-        .subscribe(roomTopic(room), (payload) => {
-          // A handler of a room that was released (and maybe reopened) in the meantime must not deliver twice.
-          if (this.local.get(room) === state) this.onBusFrame(room, payload);
-        })
-        .catch((err: unknown) => {
+    const state: LocalRoom = { members: 0, pending: null, unsubscribe: null };
+    state.pending = this.bus
+      .subscribe(roomTopic(room), (payload) => {
+        // A handler of a room that was released (and maybe reopened) in the meantime must not deliver twice.
+        if (this.local.get(room) === state) this.onBusFrame(room, payload);
+      })
+      .then(
+        (unsubscribe) => {
+          state.unsubscribe = unsubscribe;
+        },
+        (err: unknown) => {
           this.log.error({ room, err: errorMessage(err) }, 'room bus subscribe failed: only local members will receive this room');
-          return null;
-        }),
-    };
+        },
+      )
+      .finally(() => {
+        state.pending = null;
+      });
     this.local.set(room, state);
     return state;
+  }
+
+  /** A failed relay publish is logged once per burst of failures, not once per frame. */
+  private busPublishFailed(room: string, err: unknown): void {
+    this.bufferedBusErrors += 1;
+    if (this.bufferedBusErrors > 1) return;
+    setTimeout(() => {
+      const failed = this.bufferedBusErrors;
+      this.bufferedBusErrors = 0;
+      this.log.warn({ room, failed, err: errorMessage(err) }, 'room relay publish failed: other instances missed these frames');
+    }, 1_000).unref();
   }
 
   private release(room: string): void {
@@ -124,8 +170,8 @@ export class RoomHub {
 
   private async unsubscribe(state: LocalRoom): Promise<void> {
     try {
-      const unsubscribe = await state.bus;
-      await unsubscribe?.();
+      await state.pending;
+      await state.unsubscribe?.();
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'room bus unsubscribe failed');
     }
@@ -167,6 +213,6 @@ export class RoomHub {
       }
       receivers += members;
     }
-    if (receivers > 0) this.metrics.messagesOut.inc(receivers);
+    if (receivers > 0) this.metrics.countOut(receivers);
   }
 }

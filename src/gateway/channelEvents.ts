@@ -52,17 +52,21 @@ export function registerChannelEvents(dispatcher: EventDispatcher, ctx: CoreEven
   });
 
   // Chat-scoped client events (e.g. typing): to the chat room when the socket is in it, else to the user's other
-  // sockets — and only for a chat the user may join: a non-member is refused, not quietly redirected.
-  dispatcher.register(ClientEvent.CHAT, async (conn, data) => {
+  // sockets — and only for a chat the user may join: a non-member is refused, not quietly redirected. A socket in
+  // the room takes the synchronous fast path; only the membership check of one outside it waits.
+  dispatcher.register(ClientEvent.CHAT, (conn, data) => {
     const body = asObject(data, ClientEvent.CHAT);
     const chatId = requireString(body, 'chat_id', ClientEvent.CHAT);
     const chat = `${RoomKind.CHAT}:${chatId}`;
-    const inRoom = conn.rooms.has(chat);
-    if (!inRoom && !(await mayJoin(conn.principal, { kind: RoomKind.CHAT, id: chatId }, ctx.authorizeRoom))) {
-      throw new SwitchyardError(ErrorCode.FORBIDDEN, `not a member of ${chat}`);
+    const relay = (room: string) => ctx.rooms.relay(room, ServerEvent.EVENTS, { chat_id: chatId, user_id: conn.principal.userId, data: body.data ?? null }, conn);
+    if (conn.rooms.has(chat)) {
+      relay(chat);
+      return {};
     }
-    const room = inRoom ? chat : userRoom(conn.principal.userId);
-    await ctx.rooms.emit(room, ServerEvent.EVENTS, { chat_id: chatId, user_id: conn.principal.userId, data: body.data ?? null }, conn);
-    return {};
+    return Promise.resolve(mayJoin(conn.principal, { kind: RoomKind.CHAT, id: chatId }, ctx.authorizeRoom)).then((allowed) => {
+      if (!allowed) throw new SwitchyardError(ErrorCode.FORBIDDEN, `not a member of ${chat}`);
+      relay(userRoom(conn.principal.userId));
+      return {};
+    });
   });
 }

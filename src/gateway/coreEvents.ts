@@ -92,7 +92,7 @@ export async function bindToken(ctx: CoreEventsContext, conn: Connection, data: 
   if (otherUser) {
     // Another user now: nothing joined as the previous one may be kept.
     for (const room of [...conn.rooms]) ctx.rooms.leave(conn, room);
-    if (conn.notes.size > 0) await ctx.leaveNotes?.(conn);
+    if (conn.hasNotes) await ctx.leaveNotes?.(conn);
     await ctx.rooms.join(conn, userRoom(result.principal.userId));
   } else if (previous.role === 'admin' && result.principal.role !== 'admin') {
     await dropForbiddenRooms(ctx, conn);
@@ -114,6 +114,11 @@ export function upsertSession(ctx: CoreEventsContext, conn: Connection): Promise
   });
 }
 
+/** Refreshes the session; a sweep may have dropped it while the socket stayed open: then it is put back. */
+async function touchSession(ctx: CoreEventsContext, conn: Connection): Promise<void> {
+  if (!(await ctx.coordination.sessions.touch(conn.sid, ctx.now())) && conn.isOpen) await upsertSession(ctx, conn);
+}
+
 /**
  * The SPEC §4.2 events. Writes to the pools check `conn.isOpen` right before they
  * are issued: a handler finishing after the disconnect must not re-create the
@@ -128,12 +133,11 @@ export function registerCoreEvents(dispatcher: EventDispatcher, ctx: CoreEventsC
     return { id: conn.principal.userId, name: conn.principal.name };
   });
 
-  dispatcher.register(ClientEvent.HEARTBEAT, async (conn) => {
+  dispatcher.register(ClientEvent.HEARTBEAT, (conn) => {
     if (!conn.isOpen) return {};
-    // A sweep may have dropped the session while the socket stayed open: put it back.
-    if (!(await sessions.touch(conn.sid, ctx.now())) && conn.isOpen) await upsertSession(ctx, conn);
-    if (conn.notes.size > 0) await ctx.touchNotes?.(conn);
-    return {};
+    // Acked without waiting for the pool: a Redis touch queued behind other work was the ack's tail (issue 14).
+    conn.background(touchSession(ctx, conn), 'session touch');
+    return conn.hasNotes && ctx.touchNotes ? ctx.touchNotes(conn).then(() => ({})) : {};
   });
 
   dispatcher.register(ClientEvent.USAGE, async (conn, data) => {
@@ -165,7 +169,7 @@ export function registerCoreEvents(dispatcher: EventDispatcher, ctx: CoreEventsC
     return { room };
   });
 
-  dispatcher.register(ClientEvent.CHANNEL, async (conn, data) => {
+  dispatcher.register(ClientEvent.CHANNEL, (conn, data) => {
     const body = asObject(data, ClientEvent.CHANNEL);
     const channelId = requireString(body, 'channel_id', ClientEvent.CHANNEL);
     const room = channelRoom(channelId);
@@ -178,7 +182,7 @@ export function registerCoreEvents(dispatcher: EventDispatcher, ctx: CoreEventsC
       data: body.data ?? null,
     };
     if (body.message_id !== undefined) relay.message_id = body.message_id;
-    await ctx.rooms.emit(room, ServerEvent.CHANNEL, relay, conn);
+    ctx.rooms.relay(room, ServerEvent.CHANNEL, relay, conn);
     return {};
   });
 }

@@ -2,8 +2,8 @@ import type { Redis } from 'ioredis';
 import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { BusHandler, MessageBus, Unsubscribe } from '../ports.js';
-import { call } from './connection.js';
 import type { RedisKeys } from './RedisKeys.js';
+import { TurnBatch } from './TurnBatch.js';
 
 export interface BusBackoff {
   /** First wait before retrying a failed resubscribe. @default 1_000 // ms */
@@ -31,6 +31,7 @@ interface Topic {
  */
 export class RedisMessageBus implements MessageBus {
   private readonly topics = new Map<string, Topic>();
+  private readonly outbox: TurnBatch<{ channel: string; payload: string }>;
   private readonly listeners = new Set<(connected: boolean) => void>();
   private connected: boolean;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -45,14 +46,16 @@ export class RedisMessageBus implements MessageBus {
     private readonly backoff: BusBackoff = DEFAULT_BUS_BACKOFF,
   ) {
     this.retryDelayMs = backoff.minMs;
+    this.outbox = new TurnBatch(publisher, 'bus.publish', (pipeline, frame) => void pipeline.publish(frame.channel, frame.payload));
     this.connected = subscriber.status === 'ready';
     subscriber.on('message', (channel: string, message: string) => this.deliver(channel, message));
     subscriber.on('ready', () => void this.resubscribeAll());
     subscriber.on('close', () => this.connectionLost());
   }
 
+  /** Publishes of one event-loop turn (a relay burst: one per frame) go out as one pipeline, in order. */
   async publish(topic: string, payload: string): Promise<void> {
-    await call(this.publisher, 'bus.publish', () => this.publisher.publish(this.keys.channel(topic), payload));
+    await this.outbox.add({ channel: this.keys.channel(topic), payload });
   }
 
   /**

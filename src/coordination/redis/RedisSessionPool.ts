@@ -3,17 +3,33 @@ import type { LeaseGuard, SessionInfo, SessionPool } from '../ports.js';
 import { call } from './connection.js';
 import type { RedisKeys } from './RedisKeys.js';
 import type { Scripts } from './scripts.js';
+import { TurnBatch } from './TurnBatch.js';
 
 /**
  * Sessions in a hash (sid → JSON) with `lastSeenAt` in a zset (the idle index) and
  * a per-user count hash. Every write is one Lua script so the three never disagree.
  */
+/**
+ * Touches are collected this long before they go out: nothing waits for them on the
+ * heartbeat path, and session expiry works in seconds, so 5 ms of delay costs nothing.
+ */
+const TOUCH_WINDOW_MS = 5;
+
 export class RedisSessionPool implements SessionPool {
+  /** Touches of one event-loop turn, sent as one pipeline. */
+  private readonly touches: TurnBatch<{ sid: string; now: number }>;
+
   constructor(
     private readonly redis: Redis,
     private readonly scripts: Scripts,
     private readonly keys: RedisKeys,
-  ) {}
+  ) {
+    const touchKeys = [keys.sessions, keys.sessionsSeen];
+    // `sessionTouch` is the Lua command Scripts defined on this client; ioredis puts it on pipelines too.
+    this.touches = new TurnBatch(redis, 'sessions.touch', (pipeline, t) => {
+      (pipeline as unknown as Record<'sessionTouch', (...args: Array<string | number>) => unknown>).sessionTouch(...touchKeys, t.sid, t.now);
+    }, TOUCH_WINDOW_MS);
+  }
 
   private get all(): string[] {
     return [this.keys.sessions, this.keys.sessionsSeen, this.keys.sessionsUsers];
@@ -27,9 +43,13 @@ export class RedisSessionPool implements SessionPool {
     );
   }
 
+  /**
+   * Heartbeats of many sockets arrive in one loop turn: their touches go out as one
+   * pipeline instead of one command (and one syscall) each, interleaved with the bus
+   * publishes on the same connection.
+   */
   async touch(sid: string, now: number): Promise<boolean> {
-    const reply = await call(this.redis, 'sessions.touch', () => this.scripts.run('sessionTouch', [this.keys.sessions, this.keys.sessionsSeen], [sid, now]));
-    return reply === 1;
+    return (await this.touches.add({ sid, now })) === 1;
   }
 
   async remove(sid: string): Promise<void> {

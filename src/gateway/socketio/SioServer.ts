@@ -5,7 +5,7 @@ import type { TokenService } from '../../auth/tokens.js';
 import { ErrorCode, SwitchyardError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { CloseCodes } from '../CloseCodes.js';
-import { Connection, RateVerdict } from '../Connection.js';
+import { Connection, RateVerdict, type ConnectionEnv } from '../Connection.js';
 import type { ConnectionSet } from '../ConnectionSet.js';
 import type { EventDispatcher } from '../EventDispatcher.js';
 import type { EventSocketLimits } from '../EventSocket.js';
@@ -92,8 +92,10 @@ export class SioServer {
   private readonly shared = new Decoder({ maxAttachments: MAX_ATTACHMENTS });
   /** The session whose text packet the shared decoder is decoding (it emits synchronously). */
   private decoding: EngineSession | null = null;
+  private readonly env: ConnectionEnv;
 
   constructor(private readonly deps: SioServerDeps) {
+    this.env = Object.freeze({ limits: deps.limits, metrics: deps.metrics, log: deps.log });
     // One timer for every socket, not one per socket: at tens of thousands of sockets timers cost memory and wakeups.
     this.timer = setInterval(() => this.tick(), deps.limits.pingIntervalMs).unref();
     this.shared.on('decoded', (packet: Packet) => {
@@ -173,7 +175,7 @@ export class SioServer {
   private onMessage(ws: WebSocket<SioData>, message: ArrayBuffer, isBinary: boolean): void {
     const session = ws.getUserData().session;
     if (!session || session.closed) return;
-    this.deps.metrics.messagesIn.inc();
+    this.deps.metrics.countIn();
     if (message.byteLength > this.deps.limits.maxPayloadBytes) {
       session.end(CloseCodes.MESSAGE_TOO_BIG.code, CloseCodes.MESSAGE_TOO_BIG.reason);
       return;
@@ -271,7 +273,7 @@ export class SioServer {
           session.sendText(encodeConnectError(`${code}: ${errorMessage(err)}`, { code }));
           return;
         }
-        const conn = new Connection(session.ws, { sid: newId(), principal: result.principal, ip }, SioDialect, this.deps.limits, this.deps.metrics, this.deps.log, this.deps.now());
+        const conn = new Connection(session.ws, { sid: newId(), principal: result.principal, ip }, SioDialect, this.env, this.deps.now());
         session.conn = conn;
         session.sendText(encodeConnectOk(conn.sid));
         this.deps.connections.opened(conn);
@@ -300,7 +302,7 @@ export class SioServer {
     }
     const msg = ack === undefined ? { event: args[0], data: args[1] ?? {} } : { event: args[0], data: args[1] ?? {}, ack };
     try {
-      conn.enqueue(() => this.deps.dispatcher.dispatch(conn, msg));
+      conn.receive(this.deps.dispatcher, msg);
     } catch (err) {
       conn.sendError(ack, toErrorBody(err instanceof SwitchyardError ? err : new SwitchyardError(ErrorCode.INTERNAL, 'internal error')));
     }

@@ -1,0 +1,65 @@
+import './helpers/guard.js';
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { Redis } from 'ioredis';
+import { createRedisCoordination } from '../src/coordination/redis/index.js';
+import { BackendUnavailableError } from '../src/errors.js';
+import { describeRedis, randomPrefix } from './helpers/redis.js';
+import { waitFor } from './helpers/wait.js';
+
+const session = (sid: string) => ({ sid, userId: `u-${sid}`, name: sid, role: 'user' as const, instanceId: 'i1', connectedAt: 1, lastSeenAt: 1 });
+
+// Hot-path commands of one event-loop turn go out as one pipeline (issue 14); each caller keeps its own answer.
+await describeRedis(
+  'redis coordination: per-turn pipelines',
+  (server) => {
+    it('touches issued in one turn each get their own answer, known and unknown sessions mixed', async () => {
+      const coord = await createRedisCoordination({ url: server.url, keyPrefix: randomPrefix() });
+      try {
+        await Promise.all(['a', 'b', 'c'].map((sid) => coord.sessions.upsert(session(sid))));
+        const sids = ['a', 'x', 'b', 'y', 'c'];
+        const touched = await Promise.all(sids.map((sid, i) => coord.sessions.touch(sid, 1_000 + i)));
+        assert.deepEqual(touched, [true, false, true, false, true]);
+        assert.equal((await coord.sessions.get('c'))?.lastSeenAt, 1_004, 'the touch was applied, not only answered');
+        assert.equal(await coord.sessions.get('x'), null, 'a touch never creates a session');
+      } finally {
+        await coord.close();
+      }
+    });
+
+    it('publishes issued in one turn arrive once each, in order', async () => {
+      const coord = await createRedisCoordination({ url: server.url, keyPrefix: randomPrefix() });
+      try {
+        const got: string[] = [];
+        await coord.bus.subscribe('t', (payload) => got.push(payload));
+        const sent = Array.from({ length: 200 }, (_, i) => `m${i}`);
+        await Promise.all(sent.map((m) => coord.bus.publish('t', m)));
+        await waitFor(() => got.length >= sent.length, { what: 'every publish delivered' });
+        assert.deepEqual(got, sent);
+      } finally {
+        await coord.close();
+      }
+    });
+
+    it('with Redis down, every command of a batch fails as BACKEND_UNAVAILABLE (none hangs, none is unhandled)', async () => {
+      const coord = await createRedisCoordination({ url: server.url, keyPrefix: randomPrefix(), commandTimeoutMs: 1_000 });
+      try {
+        await coord.sessions.upsert(session('a'));
+        await server.kill();
+        const raw = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        raw.on('error', () => {});
+        await waitFor(async () => !(await raw.connect().then(() => true, () => false)), { what: 'Redis down' });
+        const results = await Promise.allSettled([coord.sessions.touch('a', 5), coord.bus.publish('t', 'x'), coord.sessions.touch('b', 5)]);
+        for (const r of results) {
+          assert.equal(r.status, 'rejected');
+          assert.ok((r as PromiseRejectedResult).reason instanceof BackendUnavailableError, String((r as PromiseRejectedResult).reason));
+        }
+        raw.disconnect();
+      } finally {
+        await server.restart();
+        await coord.close();
+      }
+    });
+  },
+  { needsControl: true },
+);

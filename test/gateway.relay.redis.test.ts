@@ -1,0 +1,80 @@
+import './helpers/guard.js';
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { createRedisCoordination } from '../src/coordination/redis/index.js';
+import type { Coordination } from '../src/coordination/ports.js';
+import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { describeRedis, randomPrefix } from './helpers/redis.js';
+import { waitFor } from './helpers/wait.js';
+
+// The relay fast path (issue 14): the sender's ack does not wait for the bus, the bus publishes go out per turn.
+await describeRedis(
+  'gateway: events:channel relay on the fast path, Redis coordination',
+  (server) => {
+    let a: TestGateway;
+    let b: TestGateway;
+    const coords: Coordination[] = [];
+    before(async () => {
+      const keyPrefix = randomPrefix();
+      for (let i = 0; i < 2; i++) coords.push(await createRedisCoordination({ url: server.url, keyPrefix, busBackoff: { minMs: 100, maxMs: 400 } }));
+      a = await startGateway({ coordination: coords[0], instanceId: 'relay-a' });
+      b = await startGateway({ coordination: coords[1], instanceId: 'relay-b' });
+    });
+    after(async () => {
+      await a.close();
+      await b.close();
+      for (const c of coords) await c.close();
+    });
+
+    it('back-to-back relays: every ack comes, local and remote members get every frame once, in order', async () => {
+      const alice = await a.connect('alice');
+      const carol = await a.connect('carol');
+      const bob = await b.connect('bob');
+      for (const c of [alice, carol, bob]) assert.deepEqual((await c.request('join', { room: 'channel:fast' })).data, { room: 'channel:fast' });
+      const n = 60;
+      for (let i = 0; i < n; i++) alice.sendRaw(JSON.stringify({ event: 'events:channel', data: { channel_id: 'fast', message_id: i, data: { i } }, ack: 1_000 + i }));
+      await alice.waitFor((f) => f.ack === 1_000 + n - 1, 'last ack');
+      const acks = alice.frames.filter((f) => typeof f.ack === 'number' && f.ack >= 1_000);
+      assert.equal(acks.length, n);
+      assert.ok(acks.every((f) => f.error === undefined), JSON.stringify(acks.find((f) => f.error)));
+      for (const member of [carol, bob]) {
+        await waitFor(() => member.events('events:channel').length >= n, { what: 'every relay delivered' });
+        assert.deepEqual(
+          member.events('events:channel').map((f) => f.data?.message_id),
+          Array.from({ length: n }, (_, i) => i),
+        );
+      }
+      assert.equal(alice.events('events:channel').length, 0, 'no echo to the sender');
+      for (const c of [alice, carol, bob]) c.close();
+    });
+
+    it('while the bus is down the sender learns it (BACKEND_UNAVAILABLE) and local members still get the frame', async () => {
+      const alice = await a.connect('alice');
+      const carol = await a.connect('carol');
+      for (const c of [alice, carol]) await c.request('join', { room: 'channel:down' });
+      await server.kill();
+      try {
+        let reply: Awaited<ReturnType<typeof alice.request>> | undefined;
+        await waitFor(
+          async () => {
+            reply = await alice.request('events:channel', { channel_id: 'down', data: 'during the outage' });
+            return reply.error !== undefined;
+          },
+          { what: 'the relay to report the outage' },
+        );
+        assert.equal(reply?.error?.code, 'SWY_BACKEND_UNAVAILABLE');
+        await carol.waitFor((f) => f.event === 'events:channel' && f.data?.data === 'during the outage', 'the local member got it');
+        assert.ok(alice.isOpen && carol.isOpen);
+      } finally {
+        await server.restart();
+      }
+      await waitFor(async () => (await alice.request('events:channel', { channel_id: 'down', data: 'back' })).error === undefined, {
+        timeoutMs: 10_000,
+        what: 'relays acked again after the restart',
+      });
+      alice.close();
+      carol.close();
+    });
+  },
+  { needsControl: true },
+);

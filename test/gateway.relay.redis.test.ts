@@ -17,6 +17,8 @@ await describeRedis(
     before(async () => {
       const keyPrefix = randomPrefix();
       for (let i = 0; i < 2; i++) coords.push(await createRedisCoordination({ url: server.url, keyPrefix, busBackoff: { minMs: 100, maxMs: 400 } }));
+      // Rooms are members-only by default: every user of these tests is a member of its channels (set on one backend, seen by both).
+      for (const user of ['alice', 'bob', 'carol', 'dave', 'erin']) for (const room of ['channel:fast', 'channel:down']) await coords[0]!.roomMembers.add(room, user);
       a = await startGateway({ coordination: coords[0], instanceId: 'relay-a' });
       b = await startGateway({ coordination: coords[1], instanceId: 'relay-b' });
     });

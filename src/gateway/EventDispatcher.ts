@@ -1,23 +1,14 @@
-import type { Principal } from '../auth/tokens.js';
 import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
+import type { SocketEventContext, SocketEventHandler } from '../http/ports.js';
 import type { Logger } from '../observability/logger.js';
 import type { Connection } from './Connection.js';
 import { toErrorBody, type AckId, type ErrorBody, type IncomingEvent } from './protocol.js';
 
-/** What an event handler added with `Gateway.onEvent` sees. */
-export interface EventContext {
-  readonly principal: Principal;
-  /** The socket's session id (also the key in the session and usage pools). */
-  readonly sid: string;
-  readonly data: unknown;
-  /** Rooms the socket is in. */
-  readonly rooms: ReadonlySet<string>;
-  /** Sends an event to this socket only. */
-  emit(event: string, data: unknown): void;
-}
+/** What an event handler added with `Gateway.onEvent` sees (the web port's type). */
+export type EventContext = SocketEventContext;
 
 /** Returns the ack data, or throws a SwitchyardError whose code the client receives. */
-export type EventHandler = (ctx: EventContext) => unknown | Promise<unknown>;
+export type EventHandler = SocketEventHandler;
 
 /** Built-in events get the connection itself. */
 export type ConnectionHandler = (conn: Connection, data: unknown) => unknown | Promise<unknown>;
@@ -33,6 +24,7 @@ export function replyError(conn: Connection, ack: AckId | undefined, error: Erro
  */
 export class EventDispatcher {
   private readonly handlers = new Map<string, ConnectionHandler>();
+  private readonly observers = new Map<string, Array<(conn: Connection) => Promise<void> | void>>();
 
   constructor(private readonly log: Logger) {}
 
@@ -41,7 +33,7 @@ export class EventDispatcher {
     this.handlers.set(event, handler);
   }
 
-  /** Adapts a public handler to the connection-level signature. */
+  /** Adapts a public handler (a feature's, through the web port) to the connection-level signature. */
   registerPublic(event: string, handler: EventHandler): void {
     this.register(event, (conn, data) =>
       handler({
@@ -49,11 +41,27 @@ export class EventDispatcher {
         sid: conn.sid,
         data,
         rooms: conn.rooms,
+        get isOpen() {
+          return conn.isOpen;
+        },
+        connectedAt: conn.connectedAt,
         emit: (name, payload) => {
           conn.sendEvent(name, payload);
         },
+        background: (work, what) => conn.background(work, what),
       }),
     );
+  }
+
+  /**
+   * Also runs `observer` for every frame of `event` that its handler answered without an
+   * error, after the reply, in the background (the gateway's own bookkeeping next to a
+   * feature's handler, e.g. refreshing note sessions on `heartbeat`).
+   */
+  observe(event: string, observer: (conn: Connection) => Promise<void> | void): void {
+    const list = this.observers.get(event) ?? [];
+    list.push(observer);
+    this.observers.set(event, list);
   }
 
   has(event: string): boolean {
@@ -94,6 +102,8 @@ export class EventDispatcher {
   }
 
   private reply(conn: Connection, msg: IncomingEvent, value: unknown): void {
+    const observers = this.observers.get(msg.event);
+    if (observers) for (const observe of observers) conn.background(Promise.resolve().then(() => observe(conn)), `${msg.event} observer`);
     if (msg.ack === undefined) return;
     try {
       conn.sendAck(msg.ack, value);

@@ -24,6 +24,7 @@ import { EventSocket } from './EventSocket.js';
 import { GatewayMetrics } from './GatewayMetrics.js';
 import { HttpReply } from './http/HttpReply.js';
 import { HttpRouter, type HttpMethod, type RouteHandler, type RouteOptions } from './http/HttpRouter.js';
+import { ClientEvent } from './protocol.js';
 import { RoomHub } from './RoomHub.js';
 import { RoomKind, type AuthorizeRoom } from './RoomPolicy.js';
 import { coordinationReadiness, registerSystemRoutes } from './systemRoutes.js';
@@ -135,7 +136,6 @@ export class Gateway {
         return authorizeRoom(principal, room);
       },
       now: this.now,
-      touchNotes: (conn) => (this.notes ? touchNotes(this.notes, conn) : Promise.resolve()),
       leaveNotes: (conn) => (this.notes ? leaveAllNotes(this.notes, conn) : Promise.resolve()),
       recheckNotes: (conn) => (this.notes ? recheckNotes(this.notes, conn, (room) => this.rooms.leave(conn, room)) : Promise.resolve()),
       maxRoomsPerSocket: config.limits.roomsPerSocket,
@@ -275,6 +275,8 @@ export class Gateway {
     if (this.notes) throw new TypeError('notes are already wired');
     this.notes = notes;
     registerNoteEvents(this.dispatcher, this.core, { notes, log: this.deps.log, maxBytes: this.deps.config.gateway.socketioMaxPayloadBytes });
+    // A heartbeat also keeps the socket's note sessions fresh (the `sessions` list of every instance).
+    this.dispatcher.observe(ClientEvent.HEARTBEAT, (conn) => (conn.hasNotes ? touchNotes(notes, conn) : undefined));
     return this;
   }
 

@@ -1,5 +1,4 @@
 import type { Principal, TokenService } from '../auth/tokens.js';
-import { validateModelName } from '../coordination/modelName.js';
 import type { Coordination } from '../coordination/ports.js';
 import { ErrorCode, SwitchyardError } from '../errors.js';
 import type { Connection } from './Connection.js';
@@ -16,8 +15,6 @@ export interface CoreEventsContext {
   readonly rooms: RoomHub;
   readonly authorizeRoom: AuthorizeRoom;
   readonly now: () => number;
-  /** Refreshes the socket's note sessions on heartbeat (Socket.IO notes), when notes are wired. */
-  readonly touchNotes?: (conn: Connection) => Promise<void>;
   /** Leaves every note document of the socket (a rebind to another user keeps none of them). */
   readonly leaveNotes?: (conn: Connection) => Promise<void>;
   /** Leaves the note documents the socket's (new) principal may no longer read. */
@@ -114,11 +111,6 @@ export function upsertSession(ctx: CoreEventsContext, conn: Connection): Promise
   });
 }
 
-/** Refreshes the session; a sweep may have dropped it while the socket stayed open: then it is put back. */
-async function touchSession(ctx: CoreEventsContext, conn: Connection): Promise<void> {
-  if (!(await ctx.coordination.sessions.touch(conn.sid, ctx.now())) && conn.isOpen) await upsertSession(ctx, conn);
-}
-
 /**
  * The SPEC §4.2 events. Writes to the pools check `conn.isOpen` right before they
  * are issued: a handler finishing after the disconnect must not re-create the
@@ -131,22 +123,6 @@ export function registerCoreEvents(dispatcher: EventDispatcher, ctx: CoreEventsC
     await bindToken(ctx, conn, data, ClientEvent.USER_JOIN, true);
     if (!conn.isOpen) return null;
     return { id: conn.principal.userId, name: conn.principal.name };
-  });
-
-  dispatcher.register(ClientEvent.HEARTBEAT, (conn) => {
-    if (!conn.isOpen) return {};
-    // Acked without waiting for the pool: a Redis touch queued behind other work was the ack's tail (issue 14).
-    conn.background(touchSession(ctx, conn), 'session touch');
-    return conn.hasNotes && ctx.touchNotes ? ctx.touchNotes(conn).then(() => ({})) : {};
-  });
-
-  dispatcher.register(ClientEvent.USAGE, async (conn, data) => {
-    const body = asObject(data, ClientEvent.USAGE);
-    const model = validateModelName(requireString(body, 'model', ClientEvent.USAGE));
-    if (!conn.isOpen) return {};
-    const now = ctx.now();
-    await Promise.all([usage.mark(model, conn.sid, now), sessions.touch(conn.sid, now)]);
-    return {};
   });
 
   dispatcher.register(ClientEvent.JOIN, async (conn, data) => {

@@ -100,17 +100,6 @@ export function toErrorBody(err: unknown): ErrorBody {
 }
 
 /** Small validators for event data, throwing BAD_REQUEST with the field name. */
-export function asObject(data: unknown, event: string): Record<string, unknown> {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new SwitchyardError(ErrorCode.BAD_REQUEST, `${event}: data must be an object`);
-  }
-  return data as Record<string, unknown>;
-}
 
-export function requireString(obj: Record<string, unknown>, field: string, event: string, maxLength = 512): string {
-  const v = obj[field];
-  if (typeof v !== 'string' || v.length === 0 || v.length > maxLength) {
-    throw new SwitchyardError(ErrorCode.BAD_REQUEST, `${event}: "${field}" must be a string of 1..${maxLength} characters`);
-  }
-  return v;
-}
+// Payload checks are shared with the features' event handlers (web ports).
+export { asObject, requireString } from '../http/payload.js';

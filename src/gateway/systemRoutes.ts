@@ -18,7 +18,7 @@ export interface SystemRoutesContext {
   readonly accepting: () => boolean;
 }
 
-/** `/healthz`, `/readyz`, `/metrics` (no auth) and `/api/usage` (signed-in users). */
+/** `/healthz`, `/readyz`, `/metrics` (no auth). `/api/usage` is presence's. */
 export function registerSystemRoutes(router: HttpRouter, ctx: SystemRoutesContext): void {
   router.add('GET', '/healthz', () => ({ status: 'ok', instance: ctx.instanceId }), { auth: 'none' });
 
@@ -45,12 +45,6 @@ export function registerSystemRoutes(router: HttpRouter, ctx: SystemRoutesContex
     async () => HttpReply.text(200, await ctx.registry.metrics(), ctx.registry.contentType),
     { auth: 'none' },
   );
-
-  // Cluster-wide: the pools are the shared coordination backend, not this instance's memory.
-  router.add('GET', '/api/usage', async () => {
-    const [models, userCount] = await Promise.all([ctx.coordination.usage.models(), ctx.coordination.sessions.userCount()]);
-    return { model_ids: models, user_count: userCount };
-  });
 }
 
 /** The default readiness: the coordination backend answers a ping within `timeoutMs`. */

@@ -68,10 +68,36 @@ export interface SocketRouteTarget {
   upgradeHandler<UserData>(userData: (req: UpgradeRequest) => UserData): NonNullable<WebSocketBehavior<UserData>['upgrade']>;
 }
 
+/** What a socket event handler sees, on either dialect: copies, never the uWS socket. */
+export interface SocketEventContext {
+  readonly principal: Principal;
+  /** The socket's session id (also the key in the session and usage pools). */
+  readonly sid: string;
+  readonly data: unknown;
+  /** Rooms the socket is in. */
+  readonly rooms: ReadonlySet<string>;
+  /** False once the socket closed: a handler finishing late must not re-create what the close removed. */
+  readonly isOpen: boolean;
+  /** When the socket connected, epoch ms (its session record's `connectedAt`). */
+  readonly connectedAt: number;
+  /** Sends an event to this socket only. */
+  emit(event: string, data: unknown): void;
+  /** Lets `work` finish after the reply; a failure is logged, never unhandled. */
+  background(work: Promise<unknown>, what: string): void;
+}
+
+/** Returns the ack data (a value: answered at once, inside uWS' callback; a promise: queued), or throws a SwitchyardError. */
+export type SocketEventHandler = (ctx: SocketEventContext) => unknown | Promise<unknown>;
+
+/** Adds a socket event (both dialects). */
+export interface SocketEventTarget {
+  onEvent(event: string, handler: SocketEventHandler): unknown;
+}
+
 /** Takes the Socket.IO notes port (the `ydoc:*` events over the document actors). */
 export interface NotesTarget {
   useNotes(notes: NotesPort): unknown;
 }
 
 /** Everything the feature modules use of the gateway. */
-export type WebHost = RouteTarget & RoomEmitter & SocketRouteTarget & NotesTarget;
+export type WebHost = RouteTarget & RoomEmitter & SocketRouteTarget & SocketEventTarget & NotesTarget;

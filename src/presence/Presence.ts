@@ -3,9 +3,11 @@ import type { ActorSystem } from '../actors/ActorSystem.js';
 import type { Config } from '../config/schema.js';
 import type { Coordination } from '../coordination/ports.js';
 import type { Feature } from '../Feature.js';
+import type { WebHost } from '../http/ports.js';
 import type { Logger } from '../observability/logger.js';
 import type { Registry } from '../observability/metrics.js';
 import { InstanceHeartbeat } from './InstanceHeartbeat.js';
+import { attachPresenceApi } from './presenceApi.js';
 import { registerSupervisor } from './supervisor.js';
 import { CleanupMetrics, UsageCleanup, type CleanupEvents } from './UsageCleanup.js';
 
@@ -26,7 +28,8 @@ export interface PresenceDeps {
 }
 
 /**
- * Sessions and presence as a feature: the supervision tree (usage/session cleanup
+ * Sessions and presence as a feature: the `heartbeat` / `usage` events and
+ * `/api/usage` on the web host, and the supervision tree (usage/session cleanup
  * under a fenced lease, instance heartbeat). Other features learn of dead instances
  * through {@link onDeadInstance} (tasks removes their registry entries).
  */
@@ -35,7 +38,7 @@ export class Presence implements Feature {
   private readonly deadInstanceHooks: Array<(instanceId: string) => Promise<void>> = [];
   private readonly supervisor: { start(): void };
 
-  constructor(deps: PresenceDeps) {
+  constructor(private readonly deps: PresenceDeps) {
     const { config, coordination, log } = deps;
     const cleanupMetrics = new CleanupMetrics(deps.metrics);
     this.supervisor = registerSupervisor(
@@ -51,6 +54,11 @@ export class Presence implements Feature {
       () => new InstanceHeartbeat(coordination.instances, { instanceId: deps.instanceId, ...config.instances, stats: deps.stats }, log),
       { revivalDelayMs: REVIVAL_DELAY_MS },
     );
+  }
+
+  /** `heartbeat` and `usage` events, `GET /api/usage`. */
+  attach(web: WebHost): void {
+    attachPresenceApi(web, { instanceId: this.deps.instanceId, coordination: this.deps.coordination, now: Date.now });
   }
 
   /** `hook` runs for every instance the cleanup reaps; the reap is retried until every hook succeeded. */

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/loadConfig.js';
 import type { Config } from '../../src/config/schema.js';
 import { createMemoryCoordination } from '../../src/coordination/memory/index.js';
 import type { Coordination, Role } from '../../src/coordination/ports.js';
+import { attachPresenceApi } from '../../src/presence/presenceApi.js';
 import { Gateway, type GatewayDeps } from '../../src/gateway/Gateway.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { createMetricsRegistry, type Registry } from '../../src/observability/metrics.js';
@@ -58,6 +59,8 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
     authorizeRoom: options.authorizeRoom,
     readiness: options.readiness,
   });
+  // Presence's events and /api/usage, as the runtime attaches them (the gateway alone has none).
+  attachPresenceApi(gateway, { instanceId, coordination, now: Date.now });
   const port = await gateway.listen();
   const clients = new Set<TestClient>();
   const token: TestGateway['token'] = (sub, o = {}) => tokens.sign({ sub, ...o });

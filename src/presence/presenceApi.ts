@@ -1,0 +1,56 @@
+import { validateModelName } from '../coordination/modelName.js';
+import type { Coordination } from '../coordination/ports.js';
+import type { SocketEventContext, WebHost } from '../http/ports.js';
+import { asObject, requireString } from '../http/payload.js';
+
+/** Event names of SPEC §4.2 that presence answers (both dialects). */
+export const PresenceEvent = {
+  HEARTBEAT: 'heartbeat',
+  USAGE: 'usage',
+} as const;
+
+export interface PresenceApiContext {
+  readonly instanceId: string;
+  readonly coordination: Pick<Coordination, 'sessions' | 'usage'>;
+  readonly now: () => number;
+}
+
+/**
+ * Presence on the web host: `heartbeat` refreshes the socket's session, `usage` marks a
+ * model in use by it, `GET /api/usage` reads the cluster-wide pools. Model names are
+ * validated here, at the edge, once, with the rule both backends share. Writes check
+ * `isOpen` right before they are issued: a handler finishing after the disconnect must
+ * not re-create the session or usage entries the close just removed.
+ */
+export function attachPresenceApi(web: WebHost, ctx: PresenceApiContext): void {
+  const { sessions, usage } = ctx.coordination;
+
+  /** Refreshes the session; a sweep may have dropped it while the socket stayed open: then it is put back. */
+  const touch = async (s: SocketEventContext): Promise<void> => {
+    const now = ctx.now();
+    if (await sessions.touch(s.sid, now)) return;
+    if (!s.isOpen) return;
+    const { userId, name, role } = s.principal;
+    await sessions.upsert({ sid: s.sid, userId, name, role, instanceId: ctx.instanceId, connectedAt: s.connectedAt, lastSeenAt: now });
+  };
+
+  // Acked at once (synchronous, inside uWS' callback): a Redis touch queued behind other work was the ack's tail (issue 14).
+  web.onEvent(PresenceEvent.HEARTBEAT, (s) => {
+    if (s.isOpen) s.background(touch(s), 'session touch');
+    return {};
+  });
+
+  web.onEvent(PresenceEvent.USAGE, async (s) => {
+    const model = validateModelName(requireString(asObject(s.data, PresenceEvent.USAGE), 'model', PresenceEvent.USAGE));
+    if (!s.isOpen) return {};
+    const now = ctx.now();
+    await Promise.all([usage.mark(model, s.sid, now), sessions.touch(s.sid, now)]);
+    return {};
+  });
+
+  // Cluster-wide: the pools are the shared coordination backend, not this instance's memory.
+  web.route('GET', '/api/usage', async () => {
+    const [models, userCount] = await Promise.all([usage.models(), sessions.userCount()]);
+    return { model_ids: models, user_count: userCount };
+  });
+}

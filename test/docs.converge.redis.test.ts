@@ -12,7 +12,7 @@ import { Client, createDoc } from './helpers/docs.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 const DOCS = 8;
-const EDITS = 30; // per client
+const EDITS = 40; // per client, ~0.6 s of editing
 const CLIENTS_PER_SIDE = 2;
 
 /**
@@ -42,15 +42,17 @@ await describeRedis('documents: replicas converge under trimming saves and reade
       raw.disconnect();
     });
 
-    const killReaders = async (): Promise<number> => {
-      const lines = ((await raw.client('LIST')) as string).split('\n').filter((l) => l.includes(`name=${prefix}:docs-reader`));
-      for (const line of lines) await raw.client('KILL', 'ID', /\bid=(\d+)/.exec(line)![1]!);
-      return lines.length;
+    /** Kills ONE instance's reader: the other keeps reading, saving and trimming meanwhile. */
+    const killAReader = async (): Promise<number> => {
+      const line = ((await raw.client('LIST')) as string).split('\n').find((l) => l.includes(`name=${prefix}:docs-reader`));
+      if (!line) return 0;
+      await raw.client('KILL', 'ID', /\bid=(\d+)/.exec(line)![1]!);
+      return 1;
     };
     const edit = async (c: Client, tag: string) => {
       for (let i = 0; i < EDITS; i++) {
         c.text.insert(Math.floor(Math.random() * (c.text.length + 1)), tag);
-        await sleep(2 + Math.random() * 8);
+        await sleep(5 + Math.random() * 25);
       }
     };
 
@@ -62,25 +64,32 @@ await describeRedis('documents: replicas converge under trimming saves and reade
       const ids = Array.from({ length: DOCS }, (_, i) => `conv-${i}`);
       for (const id of ids) assert.equal((await createDoc(a.runtime, 'alice', { id, access: { write: ['*'] } })).status, 201);
       const sides: Client[][] = ids.map(() => []);
-      for (const [d, id] of ids.entries()) {
-        for (let k = 0; k < CLIENTS_PER_SIDE; k++) sides[d]!.push(await Client.open(a.runtime.port, id, `a${k}`));
+      const join = async (port: number, d: number, who: string) => {
+        const c = await Client.open(port, ids[d]!, who);
+        clients.push(c);
+        sides[d]!.push(c);
+        return c;
+      };
+      let tag = 0;
+      const editing: Array<Promise<void>> = [];
+      const late = DOCS / 2;
+      for (let d = 0; d < DOCS; d++) {
+        for (let k = 0; k < CLIENTS_PER_SIDE; k++) await join(a.runtime.port, d, `a${k}`);
+        if (d < late) for (let k = 0; k < CLIENTS_PER_SIDE; k++) await join(b.runtime.port, d, `b${k}`);
       }
-      clients.push(...sides.flat());
-      // A's clients start editing (A saves and trims); B loads the documents meanwhile.
-      const editing: Array<Promise<void>> = sides.flatMap((cs, d) => cs.map((c, k) => edit(c, String.fromCharCode(65 + d * 4 + k))));
-      for (const [d, id] of ids.entries()) {
-        for (let k = 0; k < CLIENTS_PER_SIDE; k++) {
-          const c = await Client.open(b.runtime.port, id, `b${k}`);
-          clients.push(c);
-          sides[d]!.push(c);
-          editing.push(edit(c, String.fromCharCode(97 + d * 4 + k)));
+      for (const cs of sides) for (const c of cs) editing.push(edit(c, String.fromCharCode(0x4e00 + tag++)));
+      // Everyone edits; B loads the other half while A saves and trims them, and one reader is dropped again and again.
+      const loading = (async () => {
+        for (let d = late; d < DOCS; d++) {
+          for (let k = 0; k < CLIENTS_PER_SIDE; k++) editing.push(edit(await join(b.runtime.port, d, `b${k}`), String.fromCharCode(0x4e00 + tag++)));
         }
-      }
+      })();
       let kills = 0;
-      for (let round = 0; round < 3; round++) {
-        await sleep(60);
-        kills += await killReaders();
+      for (let round = 0; round < 8; round++) {
+        await sleep(50);
+        kills += await killAReader();
       }
+      await loading;
       await Promise.all(editing);
       assert.ok(kills >= 2, 'the readers were dropped while edits ran');
       const expected = DOCS * CLIENTS_PER_SIDE * 2 * EDITS;

@@ -217,8 +217,11 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
       // Local = made on this instance (a y-websocket client, a note member, storage): it goes to the log.
       this.outbox!.update(update, origin !== 'remote');
       this.persistence!.markDirty();
-      // Note sockets of every instance get y-websocket edits through the relay; their own edits they relay themselves.
-      if (origin instanceof DocConnection) this.deps.noteRelay?.(this.docId, update, origin.principal.userId);
+      // This instance's note sockets get every update this actor applied except their own edits (the gateway
+      // relays those): no bus traffic, and nothing at all while the document has no note member here.
+      if (this.notes.size > 0 && !NoteSessions.isMember(origin)) {
+        this.deps.noteRelay?.(this.docId, update, origin instanceof DocConnection ? origin.principal.userId : null);
+      }
     });
     awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
       if (origin instanceof DocConnection) {

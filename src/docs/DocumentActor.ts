@@ -206,23 +206,14 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
           this.sizeBound = state.byteLength;
           return { state, appliedId: this.appliedId };
         },
-        mergeStored: (state) => Y.applyUpdate(doc, state, 'storage'),
+        mergeStored: (state) => this.mergeStored(state),
         lastOwnId: () => (this.outbox ? this.outbox.lastOwnId : null),
         schedule: (delayMs) => this.ctx.schedule(delayMs, { type: 'persist' }),
       },
     );
     this.persistence.enable();
-    doc.on('update', (update: Uint8Array, origin: unknown) => {
-      if (origin === 'load') return;
-      // Local = made on this instance (a y-websocket client, a note member, storage): it goes to the log.
-      this.outbox!.update(update, origin !== 'remote');
-      this.persistence!.markDirty();
-      // This instance's note sockets get every update this actor applied except their own edits (the gateway
-      // relays those): no bus traffic, and nothing at all while the document has no note member here.
-      if (this.notes.size > 0 && !NoteSessions.isMember(origin)) {
-        this.deps.noteRelay?.(this.docId, update, origin instanceof DocConnection ? origin.principal.userId : null);
-      }
-    });
+    // No doc.on('update'): every change is applied in this file with its bytes at hand (see changed()),
+    // so Yjs never re-encodes a transaction that the actor would only forward.
     awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
       if (origin instanceof DocConnection) {
         for (const id of [...added, ...updated]) origin.awarenessIds.add(id);
@@ -250,7 +241,30 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   private async reloadStored(): Promise<void> {
     if (this.state !== 'ready' || !this.doc) return;
     const stored = await this.deps.storage.loadState(this.docId);
-    if (stored) Y.applyUpdate(this.doc, stored, 'storage');
+    if (stored) this.mergeStored(stored);
+  }
+
+  /** Merges the stored state (idempotent); what it adds is sent on and appended like a local change. */
+  private mergeStored(stored: Uint8Array): void {
+    const doc = this.doc!;
+    const before = Y.encodeStateVector(doc);
+    Y.applyUpdate(doc, stored, 'storage');
+    const added = Y.encodeStateAsUpdate(doc, before);
+    if (!P.isEmptyUpdate(added)) this.changed(added, { local: true });
+  }
+
+  /**
+   * One applied change: to the local sockets (the client's own frame when there is one,
+   * not back to it), to this instance's note sockets unless a note member made it (the
+   * gateway relays those), to the log when made here, and marked for the next save.
+   * Note sockets get it from the actor that applied it on every instance: no bus traffic,
+   * and nothing at all while the document has no note member here.
+   */
+  private changed(update: Uint8Array, how: { local: boolean; from?: DocConnection; frame?: Uint8Array; byNote?: boolean }): void {
+    this.outbox!.send(update, how.from ?? null, how.frame);
+    if (how.local) this.outbox!.local(update);
+    this.persistence!.markDirty();
+    if (this.notes.size > 0 && !how.byNote) this.deps.noteRelay?.(this.docId, update, how.from ? how.from.principal.userId : null);
   }
 
   // ---- connections ----------------------------------------------------------
@@ -324,13 +338,16 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
           conn.send(P.encodePermissionDenied(`${ErrorCode.PAYLOAD_TOO_LARGE}: the document would pass its ${this.deps.maxDocumentBytes}-byte limit`));
           return conn.close(P.DocCloseCodes.TOO_LARGE);
         }
+        if (P.isNoOpUpdate(msg.update)) return;
         try {
           Y.applyUpdate(this.doc, msg.update, conn);
-          this.sizeBound += msg.update.byteLength;
-          this.deps.metrics.updates.inc({ source: 'client' });
         } catch (err) {
           return this.refuse(conn, 'update', err);
         }
+        this.sizeBound += msg.update.byteLength;
+        this.deps.metrics.updates.inc({ source: 'client' });
+        // An update message is forwarded byte for byte; a sync step 2 is re-framed as an update.
+        this.changed(msg.update, { local: true, from: conn, ...(msg.sync === P.SyncType.Update ? { frame: data } : {}) });
         return;
       case P.MessageType.Awareness:
         try {
@@ -363,6 +380,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
         Y.applyUpdate(this.doc, update, 'remote');
         this.sizeBound += update.byteLength;
         this.deps.metrics.updates.inc({ source: 'remote' }, foreign.length);
+        this.changed(update, { local: false });
       } catch (err) {
         this.deps.logger.error({ doc: this.docId, err: errorMessage(err) }, 'remote document update did not apply; skipped');
       }
@@ -385,6 +403,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     if (this.state === 'missing') return { ok: false, code: ErrorCode.NOT_FOUND, message: `no document ${this.docId}` };
     if (this.state === 'failed' || !this.doc) return { ok: false, code: ErrorCode.DOC_LOAD_FAILED, message: 'document unavailable' };
     const reply = this.notes.handle(msg, { doc: this.doc, record: this.record!, metrics: this.deps.metrics });
+    if (reply.ok && msg.type === 'note-update' && msg.update && !P.isNoOpUpdate(msg.update)) this.changed(msg.update, { local: true, byNote: true });
     this.armKeepalive();
     return reply;
   }

@@ -32,11 +32,6 @@ export class NoteSessions {
   /** The latest `data.content` (md/html/json) a note client sent, kept while the document is loaded. */
   content: unknown = undefined;
 
-  /** Is a Y.Doc transaction origin a note member (their edits are relayed by the gateway, not the actor)? */
-  static isMember(origin: unknown): origin is NoteMember {
-    return typeof origin === 'object' && origin !== null && 'sid' in origin && 'principal' in origin;
-  }
-
   get size(): number {
     return this.members.size;
   }

@@ -112,7 +112,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
           if (this.awareness) awarenessProtocol.applyAwarenessUpdate(this.awareness, msg.update, 'remote');
           return;
         case 'persist':
-          return await this.persistence?.persist();
+          return await this.persistence?.timer();
         case 'keepalive':
           this.keepalive = null;
           this.armKeepalive();

@@ -98,15 +98,13 @@ export class DocOutbox {
     this.unsent = [];
     this.inFlight += 1;
     this.appending = this.appending.then(async () => {
-      let done = 0;
       try {
-        for (const update of batch) {
-          this.lastId = await this.deps.log.append(this.docId, this.deps.instanceId, update);
-          done += 1;
-        }
+        // Issued together, not one await each (a microtask hop per update): both logs keep the call order.
+        const ids = await Promise.all(batch.map((update) => this.deps.log.append(this.docId, this.deps.instanceId, update)));
+        this.lastId = ids.at(-1)!;
       } catch (err) {
         this.deps.logger.warn({ doc: this.docId, err: errorMessage(err) }, 'document log append failed; retrying');
-        this.unsent.unshift(...batch.slice(done));
+        this.unsent.unshift(...batch); // some may be in the log already: applying an update twice changes nothing
         if (!this.stopped && !this.retryTimer) {
           this.retryTimer = setTimeout(() => {
             this.retryTimer = null;

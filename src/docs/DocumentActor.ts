@@ -229,6 +229,11 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
       this.deps.log.subscribe(this.docId, lastId, {
         entries: (entries) => this.deps.tell(this.docId, { type: 'remote', entries }),
         gap: () => this.deps.tell(this.docId, { type: 'gap' }),
+        origin: this.deps.instanceId,
+        // Only own entries since the last delivery, all in this Y.Doc already: what a save may now cover.
+        caughtUp: (id) => {
+          this.appliedId = id;
+        },
       }),
     );
     const sub = this.deps.bus.subscribe(awarenessTopic(this.docId), (payload) => {

@@ -41,6 +41,15 @@ export class MemoryDocumentLog implements DocumentLog {
     const id = this.nextId();
     const stream = this.stream(docId);
     stream.entries.push({ id, origin, update });
+    if (!stream.queued && this.ownOnly(stream, origin)) {
+      // Every reader is the appender and had read everything: nothing to deliver (a single process's own edits).
+      const end = stream.base + stream.entries.length;
+      for (const cursor of stream.cursors) {
+        cursor.next = end;
+        cursor.subscriber.caughtUp!(id);
+      }
+      return id;
+    }
     this.schedule(stream);
     return id;
   }
@@ -99,6 +108,15 @@ export class MemoryDocumentLog implements DocumentLog {
   /** Streams held, for leak checks. */
   size(): number {
     return this.streams.size;
+  }
+
+  /** True when every cursor reads for `origin`, takes caughtUp, and is at the end but for the entry just pushed. */
+  private ownOnly(stream: Stream, origin: string): boolean {
+    const last = stream.base + stream.entries.length - 1;
+    for (const cursor of stream.cursors) {
+      if (cursor.subscriber.origin !== origin || !cursor.subscriber.caughtUp || cursor.next !== last || cursor.gap) return false;
+    }
+    return true;
   }
 
   private schedule(stream: Stream): void {

@@ -10,7 +10,8 @@ import type { DocumentRecord, DocumentStore } from '../storage/ports.js';
 import { canRead, canWrite } from './access.js';
 import { loadMergedState, type Compactor } from './compact.js';
 import { DocConnection, awarenessTopic, docTopic } from './DocConnection.js';
-import { LOG_START, type DocumentLog, type LogEntry } from '../coordination/DocumentLog.js';
+import type { DocumentLog, LogEntry } from '../coordination/DocumentLog.js';
+import { AppliedCursor } from './AppliedCursor.js';
 import type { DocMetrics } from './DocMetrics.js';
 import { DocOutbox } from './DocOutbox.js';
 import type { DocStats } from './DocStats.js';
@@ -78,7 +79,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   private readonly conns = new Set<DocConnection>();
   /** Socket.IO note members on this instance (they keep the document loaded, as sockets do). */
   private readonly notes = new NoteSessions();
-  private appliedId = LOG_START;
+  private applied = new AppliedCursor();
   /** Upper bound of the encoded state: exact at load and at each save, plus every update applied since. */
   private sizeBound = 0;
   private outbox: DocOutbox | null = null;
@@ -193,7 +194,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     this.awareness = awareness;
     this.deps.stats.loaded += 1;
     this.deps.stats.awareness += 1;
-    this.appliedId = lastId;
+    this.applied = new AppliedCursor(lastId);
     this.sizeBound = merged?.byteLength ?? 0;
     this.state = 'ready';
     const topic = docTopic(this.docId);
@@ -204,7 +205,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
         snapshot: () => {
           const state = Y.encodeStateAsUpdate(doc);
           this.sizeBound = state.byteLength;
-          return { state, appliedId: this.appliedId };
+          return { state, appliedId: this.applied.id };
         },
         mergeStored: (state) => this.mergeStored(state),
         lastOwnId: () => (this.outbox ? this.outbox.lastOwnId : null),
@@ -227,13 +228,13 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     });
     this.unsubscribe.push(
       this.deps.log.subscribe(this.docId, lastId, {
-        entries: (entries) => this.deps.tell(this.docId, { type: 'remote', entries }),
+        entries: (entries) => {
+          this.deps.tell(this.docId, { type: 'remote', entries });
+          this.applied.told();
+        },
         gap: () => this.deps.tell(this.docId, { type: 'gap' }),
         origin: this.deps.instanceId,
-        // Only own entries since the last delivery, all in this Y.Doc already: what a save may now cover.
-        caughtUp: (id) => {
-          this.appliedId = id;
-        },
+        caughtUp: (id) => this.applied.caughtUp(id),
       }),
     );
     const sub = this.deps.bus.subscribe(awarenessTopic(this.docId), (payload) => {
@@ -377,6 +378,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   // ---- replication ------------------------------------------------------------
 
   private applyRemote(entries: readonly LogEntry[]): void {
+    this.applied.applied(entries.at(-1)?.id);
     if (!this.doc || entries.length === 0) return;
     const foreign = entries.filter((e) => e.origin !== this.deps.instanceId).map((e) => e.update);
     if (foreign.length > 0) {
@@ -390,7 +392,6 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
         this.deps.logger.error({ doc: this.docId, err: errorMessage(err) }, 'remote document update did not apply; skipped');
       }
     }
-    this.appliedId = entries.at(-1)!.id;
   }
 
   // ---- Socket.IO notes ---------------------------------------------------------

@@ -351,7 +351,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
           return this.refuse(conn, 'update', err);
         }
         this.sizeBound += msg.update.byteLength;
-        this.deps.metrics.updates.inc({ source: 'client' });
+        this.deps.metrics.clientUpdates.inc();
         // An update message is forwarded byte for byte; a sync step 2 is re-framed as an update.
         this.changed(msg.update, { local: true, from: conn, ...(msg.sync === P.SyncType.Update ? { frame: data } : {}) });
         return;
@@ -386,7 +386,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
         const update = foreign.length === 1 ? foreign[0]! : Y.mergeUpdates(foreign);
         Y.applyUpdate(this.doc, update, 'remote');
         this.sizeBound += update.byteLength;
-        this.deps.metrics.updates.inc({ source: 'remote' }, foreign.length);
+        this.deps.metrics.remoteUpdates.inc(foreign.length);
         this.changed(update, { local: false });
       } catch (err) {
         this.deps.logger.error({ doc: this.docId, err: errorMessage(err) }, 'remote document update did not apply; skipped');

@@ -150,6 +150,30 @@ export function documentLogContract(name: string, makePair: () => Promise<LogPai
       }
     });
 
+    it('entries trimmed before a subscriber read them are reported as a gap; a cursor at the trim point is not', async () => {
+      const { a, b } = await open();
+      const id = docId();
+      const [e1, e2] = [await a.append(id, 'A', bytes('g1')), await a.append(id, 'A', bytes('g2'))];
+      await a.append(id, 'A', bytes('g3'));
+      await a.markSaved(id, e2);
+      // Trims g1 and g2: a reader at g1 never saw g2, a reader at g2 missed nothing.
+      await a.trim(id, after(e2));
+      const [behind, atTrim] = [new Recorder(), new Recorder()];
+      const offs = [b.subscribe(id, e1, behind), a.subscribe(id, e2, atTrim)];
+      try {
+        await waitFor(() => behind.got.length === 1 && atTrim.got.length === 1, { what: 'what is left delivered' });
+        await a.append(id, 'A', bytes('g4'));
+        await waitFor(() => behind.got.length === 2 && atTrim.got.length === 2, { what: 'live entry' });
+        await sleep(50);
+        assert.equal(behind.gaps, 1, 'the reader behind the trim is told once, to reload the stored state');
+        assert.deepEqual(behind.texts, ['g3', 'g4']);
+        assert.equal(atTrim.gaps, 0, 'no gap for a reader that saw every trimmed entry');
+        assert.deepEqual(atTrim.texts, ['g3', 'g4']);
+      } finally {
+        for (const off of offs) off();
+      }
+    });
+
     it('unsubscribing stops delivery; re-subscribing from the last id seen catches up exactly what was missed', async () => {
       const { a, b } = await open();
       const id = docId();

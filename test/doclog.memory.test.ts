@@ -35,3 +35,28 @@ it('memory log: a stream with no subscriber and nothing to replay is forgotten',
   off();
   assert.equal(log.size(), 0);
 });
+
+it('memory log: a reader\'s own appends cost no delivery while nothing else is pending; others\' entries still arrive, with its own around them', async () => {
+  const log = new MemoryDocumentLog();
+  const got: string[] = [];
+  const caught: string[] = [];
+  log.subscribe('own', LOG_START, {
+    origin: 'A',
+    entries: (e: readonly LogEntry[]) => got.push(...e.map((x) => `${x.origin}:${x.update[0]}`)),
+    gap: () => {},
+    caughtUp: (id: string) => caught.push(id),
+  });
+  await new Promise<void>((r) => setImmediate(r)); // the subscription's first delivery turn
+  const own1 = await log.append('own', 'A', new Uint8Array([1]));
+  const own2 = await log.append('own', 'A', new Uint8Array([2]));
+  assert.deepEqual(caught, [own1, own2], 'told at once, in order');
+  assert.deepEqual(got, [], 'nothing handed back');
+  // A foreign entry is pending: own entries behind it go the normal way, in order.
+  void log.append('own', 'B', new Uint8Array([3]));
+  void log.append('own', 'A', new Uint8Array([4]));
+  await waitFor(() => got.length === 2, { what: 'foreign entry and the own one after it' });
+  assert.deepEqual(got, ['B:3', 'A:4']);
+  assert.equal(caught.length, 2);
+  assert.equal((await log.backlog('own')).entries.length, 4, 'every entry is still in the log');
+  await log.close();
+});

@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
+import { Redis } from 'ioredis';
 import type { Socket } from 'socket.io-client';
 import * as Y from 'yjs';
 import { Client, createDoc, getDoc } from './helpers/docs.js';
@@ -229,5 +230,41 @@ await describeRedis('socket.io notes: two instances, the original protocol and a
     await waitFor(async () => !(await watcher.socket.emitWithAck('ydoc:document:state', { document_id: docId })).sessions.includes(oliviaId), {
       what: 'disconnect left the document',
     });
+  });
+  it('y-websocket edits reach note sockets through each instance\'s actor: nothing on the bus, none while no note socket is in', async () => {
+    const quiet = `note:${randomUUID()}`;
+    assert.equal((await createDoc(a.runtime, 'olivia', { id: quiet, access: { write: ['oscar'] } })).status, 201);
+    const raw = new Redis(server.url);
+    const noteFrames: string[] = [];
+    raw.on('pmessage', (_pattern: string, channel: string) => {
+      if (channel.includes(`ydoc:${quiet}`)) noteFrames.push(channel);
+    });
+    await raw.psubscribe('*');
+    try {
+      const [ya, yb] = [await Client.open(a.runtime.port, quiet, 'olivia'), await Client.open(b.runtime.port, quiet, 'oscar')];
+      providers.push(ya, yb);
+      ya.text.insert(0, 'one ');
+      yb.text.insert(0, 'two ');
+      await waitFor(() => ya.text.length === 8 && yb.text.toString() === ya.text.toString(), { what: 'y-websocket convergence' });
+      await sleep(200);
+      assert.deepEqual(noteFrames, [], 'no note relay published while the document has no note socket');
+      // A note socket on A gets B's y-websocket edit from A's actor (which applied it from the log), still without the bus.
+      const nora = new NoteClient(await sio(a, 'oscar'), quiet, 'oscar', 'unused seed');
+      await nora.join();
+      await nora.inbox.next('ydoc:document:state');
+      yb.text.insert(0, 'three ');
+      const relayed = await nora.inbox.next('ydoc:document:update', (u) => u.document_id === quiet && Array.isArray(u.update));
+      assert.equal(relayed.socket_id, null);
+      assert.equal(relayed.user_id, null, 'made on another instance: the applying actor does not know the user');
+      await waitFor(() => nora.text.startsWith('three '), { what: 'note socket has the y-websocket edit' });
+      ya.text.insert(0, 'four ');
+      const local = await nora.inbox.next('ydoc:document:update', (u) => u.document_id === quiet && u.user_id === 'olivia');
+      assert.equal(local.socket_id, null);
+      await waitFor(() => nora.text.startsWith('four three '), { what: 'note socket has the local y-websocket edit' });
+      await sleep(200);
+      assert.deepEqual(noteFrames, [], 'y-websocket edits never travel as note relays on the bus');
+    } finally {
+      raw.disconnect();
+    }
   });
 });

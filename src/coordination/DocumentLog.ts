@@ -21,6 +21,14 @@ export interface LogSubscriber {
    * meanwhile: reload the stored state (idempotent) before trusting the stream again.
    */
   gap(): void;
+  /**
+   * The instance this subscriber reads for. With `caughtUp`, a log may skip handing it
+   * back its own entries: when nothing else is pending for it, an own append calls
+   * `caughtUp(id)` at once (synchronously, inside append) instead of a later delivery.
+   * The in-process log does; a single process then does no delivery work for its own edits.
+   */
+  readonly origin?: string;
+  caughtUp?(id: string): void;
 }
 
 export interface DocumentLog {

@@ -78,6 +78,12 @@ export class DocConnection {
     });
   }
 
+  /** Sends to every other socket on `topic` (uWS skips the publishing socket): a client's own update is not echoed. */
+  publishOthers(topic: string, message: Uint8Array): void {
+    if (this.closed) return;
+    this.ws.cork(() => this.ws.publish(topic, message, true));
+  }
+
   close(close: { readonly code: number; readonly reason: string }): void {
     if (this.closed) return;
     this.closed = true;

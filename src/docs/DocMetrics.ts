@@ -14,6 +14,12 @@ export interface DocStatsSource {
 /** Document metrics; the gauges read live counts at scrape time, so they cannot drift. */
 export class DocMetrics {
   readonly updates: Counter<'source'>;
+  /**
+   * Plain counts added to `updates` when it is collected: prom-client hashes the labels
+   * of every labelled inc(), per update (3 % of a busy memory-mode server's CPU).
+   */
+  readonly clientUpdates = { n: 0, inc(by = 1): void { this.n += by; } };
+  readonly remoteUpdates = { n: 0, inc(by = 1): void { this.n += by; } };
   readonly invalidMessages: Counter<'kind'>;
   readonly refusedWrites: Counter;
   readonly saves: Counter<'result'>;
@@ -26,7 +32,19 @@ export class DocMetrics {
     gauge('switchyard_docs_awareness_timers', 'Awareness instances (one outdated-state timer each) on this instance', () => source.awarenessTimers());
     gauge('switchyard_docs_connections', 'Open document sockets on this instance', () => source.connections());
     gauge('switchyard_docs_connections_max_per_doc', 'Most open sockets on a single document on this instance', () => source.maxConnectionsPerDoc());
-    this.updates = new Counter({ name: 'switchyard_docs_updates_total', help: 'Yjs updates applied, by source (client, remote)', labelNames: ['source'], registers: [registry] });
+    const pending = { client: this.clientUpdates, remote: this.remoteUpdates };
+    this.updates = new Counter({
+      name: 'switchyard_docs_updates_total',
+      help: 'Yjs updates applied, by source (client, remote)',
+      labelNames: ['source'],
+      registers: [registry],
+      collect() {
+        for (const [source, count] of Object.entries(pending)) {
+          if (count.n > 0) this.inc({ source }, count.n);
+          count.n = 0;
+        }
+      },
+    });
     this.invalidMessages = new Counter({
       name: 'switchyard_docs_invalid_messages_total',
       help: 'Document frames refused as malformed (the socket was closed), by kind',

@@ -64,6 +64,9 @@ export function persistLockName(docId: string): string {
 export class DocPersistence {
   private dirty = false;
   private firstDirtyAt = 0;
+  private lastChangeAt = 0;
+  /** When the armed 'persist' turn fires (0: none armed). */
+  private dueAt = 0;
   private cancel: (() => void) | null = null;
   private readonly lease: Lease;
   private saving: Promise<void> = Promise.resolve();
@@ -82,21 +85,43 @@ export class DocPersistence {
     return this.dirty;
   }
 
+  /**
+   * Called for every change, so it only moves the due time: the armed timer, once it
+   * fires, re-arms for what is left of the debounce (re-arming a timer per update was
+   * visible in the profile of a busy document).
+   */
   markDirty(now = Date.now()): void {
     if (!this.enabled) return;
     if (!this.dirty) {
       this.dirty = true;
       this.firstDirtyAt = now;
     }
-    this.arm(Math.min(this.deps.options.debounceMs, Math.max(0, this.firstDirtyAt + this.deps.options.maxWaitMs - now)));
+    this.lastChangeAt = now;
+    const due = this.due();
+    if (this.dueAt === 0 || due < this.dueAt) this.arm(Math.max(0, due - now));
+  }
+
+  /** The debounce after the last change, capped by the longest wait after the first. */
+  private due(): number {
+    return Math.min(this.lastChangeAt + this.deps.options.debounceMs, this.firstDirtyAt + this.deps.options.maxWaitMs);
   }
 
   /**
    * The 'persist' turn: becomes (or stays) the writer, snapshots, and starts the
    * save without holding the actor's turn for the storage round trip.
    */
-  async persist(): Promise<void> {
+  /** The armed timer fired: persists, unless changes since moved the due time on. */
+  async timer(now = Date.now()): Promise<void> {
     this.cancel = null;
+    this.dueAt = 0;
+    if (this.enabled && this.dirty && this.due() > now) return this.arm(this.due() - now);
+    return this.persist();
+  }
+
+  async persist(): Promise<void> {
+    this.cancel?.();
+    this.cancel = null;
+    this.dueAt = 0;
     if (!this.enabled || !this.dirty) return;
     if (!(await this.ensureWriter())) {
       if (await this.coveredByWriter()) {
@@ -116,6 +141,7 @@ export class DocPersistence {
   async flush(): Promise<void> {
     this.cancel?.();
     this.cancel = null;
+    this.dueAt = 0;
     await this.saving;
     if (!this.enabled || !this.dirty) return;
     if (await this.ensureWriter()) {
@@ -132,11 +158,13 @@ export class DocPersistence {
   async release(): Promise<void> {
     this.enabled = false;
     this.cancel?.();
+    this.dueAt = 0;
     await this.lease.release();
   }
 
   private arm(delayMs: number): void {
     this.cancel?.();
+    this.dueAt = Date.now() + delayMs;
     this.cancel = this.hooks.schedule(delayMs);
   }
 

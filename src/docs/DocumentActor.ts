@@ -10,7 +10,8 @@ import type { DocumentRecord, DocumentStore } from '../storage/ports.js';
 import { canRead, canWrite } from './access.js';
 import { loadMergedState, type Compactor } from './compact.js';
 import { DocConnection, awarenessTopic, docTopic } from './DocConnection.js';
-import { LOG_START, type DocumentLog, type LogEntry } from '../coordination/DocumentLog.js';
+import type { DocumentLog, LogEntry } from '../coordination/DocumentLog.js';
+import { AppliedCursor } from './AppliedCursor.js';
 import type { DocMetrics } from './DocMetrics.js';
 import { DocOutbox } from './DocOutbox.js';
 import type { DocStats } from './DocStats.js';
@@ -78,7 +79,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   private readonly conns = new Set<DocConnection>();
   /** Socket.IO note members on this instance (they keep the document loaded, as sockets do). */
   private readonly notes = new NoteSessions();
-  private appliedId = LOG_START;
+  private applied = new AppliedCursor();
   /** Upper bound of the encoded state: exact at load and at each save, plus every update applied since. */
   private sizeBound = 0;
   private outbox: DocOutbox | null = null;
@@ -112,7 +113,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
           if (this.awareness) awarenessProtocol.applyAwarenessUpdate(this.awareness, msg.update, 'remote');
           return;
         case 'persist':
-          return await this.persistence?.persist();
+          return await this.persistence?.timer();
         case 'keepalive':
           this.keepalive = null;
           this.armKeepalive();
@@ -193,7 +194,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     this.awareness = awareness;
     this.deps.stats.loaded += 1;
     this.deps.stats.awareness += 1;
-    this.appliedId = lastId;
+    this.applied = new AppliedCursor(lastId);
     this.sizeBound = merged?.byteLength ?? 0;
     this.state = 'ready';
     const topic = docTopic(this.docId);
@@ -204,22 +205,16 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
         snapshot: () => {
           const state = Y.encodeStateAsUpdate(doc);
           this.sizeBound = state.byteLength;
-          return { state, appliedId: this.appliedId };
+          return { state, appliedId: this.applied.id };
         },
-        mergeStored: (state) => Y.applyUpdate(doc, state, 'storage'),
+        mergeStored: (state) => this.mergeStored(state),
         lastOwnId: () => (this.outbox ? this.outbox.lastOwnId : null),
         schedule: (delayMs) => this.ctx.schedule(delayMs, { type: 'persist' }),
       },
     );
     this.persistence.enable();
-    doc.on('update', (update: Uint8Array, origin: unknown) => {
-      if (origin === 'load') return;
-      // Local = made on this instance (a y-websocket client, a note member, storage): it goes to the log.
-      this.outbox!.update(update, origin !== 'remote');
-      this.persistence!.markDirty();
-      // Note sockets of every instance get y-websocket edits through the relay; their own edits they relay themselves.
-      if (origin instanceof DocConnection) this.deps.noteRelay?.(this.docId, update, origin.principal.userId);
-    });
+    // No doc.on('update'): every change is applied in this file with its bytes at hand (see changed()),
+    // so Yjs never re-encodes a transaction that the actor would only forward.
     awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
       if (origin instanceof DocConnection) {
         for (const id of [...added, ...updated]) origin.awarenessIds.add(id);
@@ -233,8 +228,13 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     });
     this.unsubscribe.push(
       this.deps.log.subscribe(this.docId, lastId, {
-        entries: (entries) => this.deps.tell(this.docId, { type: 'remote', entries }),
+        entries: (entries) => {
+          this.deps.tell(this.docId, { type: 'remote', entries });
+          this.applied.told();
+        },
         gap: () => this.deps.tell(this.docId, { type: 'gap' }),
+        origin: this.deps.instanceId,
+        caughtUp: (id) => this.applied.caughtUp(id),
       }),
     );
     const sub = this.deps.bus.subscribe(awarenessTopic(this.docId), (payload) => {
@@ -247,7 +247,30 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   private async reloadStored(): Promise<void> {
     if (this.state !== 'ready' || !this.doc) return;
     const stored = await this.deps.storage.loadState(this.docId);
-    if (stored) Y.applyUpdate(this.doc, stored, 'storage');
+    if (stored) this.mergeStored(stored);
+  }
+
+  /** Merges the stored state (idempotent); what it adds is sent on and appended like a local change. */
+  private mergeStored(stored: Uint8Array): void {
+    const doc = this.doc!;
+    const before = Y.encodeStateVector(doc);
+    Y.applyUpdate(doc, stored, 'storage');
+    const added = Y.encodeStateAsUpdate(doc, before);
+    if (!P.isEmptyUpdate(added)) this.changed(added, { local: true });
+  }
+
+  /**
+   * One applied change: to the local sockets (the client's own frame when there is one,
+   * not back to it), to this instance's note sockets unless a note member made it (the
+   * gateway relays those), to the log when made here, and marked for the next save.
+   * Note sockets get it from the actor that applied it on every instance: no bus traffic,
+   * and nothing at all while the document has no note member here.
+   */
+  private changed(update: Uint8Array, how: { local: boolean; from?: DocConnection; frame?: Uint8Array; byNote?: boolean }): void {
+    this.outbox!.send(update, how.from ?? null, how.frame);
+    if (how.local) this.outbox!.local(update);
+    this.persistence!.markDirty();
+    if (this.notes.size > 0 && !how.byNote) this.deps.noteRelay?.(this.docId, update, how.from ? how.from.principal.userId : null);
   }
 
   // ---- connections ----------------------------------------------------------
@@ -321,13 +344,16 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
           conn.send(P.encodePermissionDenied(`${ErrorCode.PAYLOAD_TOO_LARGE}: the document would pass its ${this.deps.maxDocumentBytes}-byte limit`));
           return conn.close(P.DocCloseCodes.TOO_LARGE);
         }
+        if (P.isNoOpUpdate(msg.update)) return;
         try {
           Y.applyUpdate(this.doc, msg.update, conn);
-          this.sizeBound += msg.update.byteLength;
-          this.deps.metrics.updates.inc({ source: 'client' });
         } catch (err) {
           return this.refuse(conn, 'update', err);
         }
+        this.sizeBound += msg.update.byteLength;
+        this.deps.metrics.clientUpdates.inc();
+        // An update message is forwarded byte for byte; a sync step 2 is re-framed as an update.
+        this.changed(msg.update, { local: true, from: conn, ...(msg.sync === P.SyncType.Update ? { frame: data } : {}) });
         return;
       case P.MessageType.Awareness:
         try {
@@ -352,6 +378,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   // ---- replication ------------------------------------------------------------
 
   private applyRemote(entries: readonly LogEntry[]): void {
+    this.applied.applied(entries.at(-1)?.id);
     if (!this.doc || entries.length === 0) return;
     const foreign = entries.filter((e) => e.origin !== this.deps.instanceId).map((e) => e.update);
     if (foreign.length > 0) {
@@ -359,12 +386,12 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
         const update = foreign.length === 1 ? foreign[0]! : Y.mergeUpdates(foreign);
         Y.applyUpdate(this.doc, update, 'remote');
         this.sizeBound += update.byteLength;
-        this.deps.metrics.updates.inc({ source: 'remote' }, foreign.length);
+        this.deps.metrics.remoteUpdates.inc(foreign.length);
+        this.changed(update, { local: false });
       } catch (err) {
         this.deps.logger.error({ doc: this.docId, err: errorMessage(err) }, 'remote document update did not apply; skipped');
       }
     }
-    this.appliedId = entries.at(-1)!.id;
   }
 
   // ---- Socket.IO notes ---------------------------------------------------------
@@ -382,6 +409,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     if (this.state === 'missing') return { ok: false, code: ErrorCode.NOT_FOUND, message: `no document ${this.docId}` };
     if (this.state === 'failed' || !this.doc) return { ok: false, code: ErrorCode.DOC_LOAD_FAILED, message: 'document unavailable' };
     const reply = this.notes.handle(msg, { doc: this.doc, record: this.record!, metrics: this.deps.metrics });
+    if (reply.ok && msg.type === 'note-update' && msg.update && !P.isNoOpUpdate(msg.update)) this.changed(msg.update, { local: true, byNote: true });
     this.armKeepalive();
     return reply;
   }

@@ -71,7 +71,7 @@ export class DocumentService implements Feature {
       persistence: { debounceMs: config.docs.persistDebounceMs, maxWaitMs: config.docs.persistMaxWaitMs, leaseTtlMs: config.docs.persistLeaseTtlMs },
       tell: (docId: string, msg: DocMessage) => this.tellQuietly(docId, msg),
       compact: this.compact,
-      noteRelay: (docId: string, update: Uint8Array, userId: string) => this.notes.relayUpdate(docId, update, userId),
+      noteRelay: (docId: string, update: Uint8Array, userId: string | null) => this.notes.relayUpdate(docId, update, userId),
     };
     this.notes = new NoteBridge({
       ask: (docId, msg) => actors.ask(DOC_KIND, docId, msg),

@@ -58,7 +58,11 @@ export async function loadMergedState(
   compact: Compactor,
   docId: string,
 ): Promise<{ state: Uint8Array | null; lastId: string }> {
-  const [stored, backlog] = await Promise.all([storage.loadState(docId), log.backlog(docId)]);
+  // The log first, then the store: an entry trimmed before the backlog was read is
+  // covered by a save that finished before that trim, so the later store read has it.
+  // Read together, a save + trim landing between them lost those entries for good.
+  const backlog = await log.backlog(docId);
+  const stored = await storage.loadState(docId);
   const parts = [...(stored ? [stored] : []), ...backlog.entries.map((e) => e.update)];
   return { state: parts.length > 0 ? await compact(parts) : null, lastId: backlog.lastId };
 }

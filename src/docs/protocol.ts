@@ -107,6 +107,11 @@ export function isAwarenessFrame(frame: Uint8Array): boolean {
   return frame.byteLength > 0 && frame[0] === MessageType.Awareness;
 }
 
+/** The empty update `[0, 0]` (what a client in sync sends as its sync step 2), without decoding: for the hot path. */
+export function isNoOpUpdate(update: Uint8Array): boolean {
+  return update.byteLength === 2 && update[0] === 0 && update[1] === 0;
+}
+
 export function isEmptyUpdate(update: Uint8Array): boolean {
   const { structs, ds } = Y.decodeUpdate(update);
   return structs.length === 0 && ds.clients.size === 0;

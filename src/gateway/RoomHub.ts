@@ -114,6 +114,14 @@ export class RoomHub {
     this.bus.publish(roomTopic(room), `${this.instanceId}\n${eventJson}\n${dataJson}`).catch((err: unknown) => this.busPublishFailed(room, err));
   }
 
+  /**
+   * Sends to this instance's members only, for callers that reach the other instances
+   * themselves (document actors: every instance's actor applies each update from the log).
+   */
+  emitLocal(room: string, event: string, data: unknown): void {
+    this.deliverLocal(room, JSON.stringify(event), jsonOf(data));
+  }
+
   /** Rooms with at least one local member. */
   roomCount(): number {
     return this.local.size;

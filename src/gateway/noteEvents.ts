@@ -95,12 +95,11 @@ export function registerNoteEvents(dispatcher: EventDispatcher, ctx: CoreEventsC
     await notes.leave(docId, member(conn));
   };
 
-  // Edits of stock y-websocket clients reach the note sockets of every instance as ordinary relays.
+  // Updates not made by a note socket, from this instance's document actor to this instance's note sockets
+  // only: every instance's actor applies each update from the document log and relays it itself.
   notes.setRelay((docId, update, userId) => {
     const relay = { document_id: docId, user_id: userId, socket_id: null, update: Array.from(update) };
-    ctx.rooms.emit(noteRoom(docId), ServerEvent.DOC_UPDATE, relay).catch((err: unknown) => {
-      deps.log.warn({ doc: docId, err: errorMessage(err) }, 'note relay to other instances failed');
-    });
+    ctx.rooms.emitLocal(noteRoom(docId), ServerEvent.DOC_UPDATE, relay);
   });
 }
 

@@ -21,8 +21,11 @@ export interface NoteState {
 /** A content snapshot the original client sends along (`data.content`: md, html, json). */
 export type NoteContent = unknown;
 
-/** Updates made by a stock y-websocket client on this instance, for the note sockets of every instance. */
-export type NoteRelay = (docId: string, update: Uint8Array, userId: string) => void;
+/**
+ * A document update for this instance's note sockets, from the actor that applied it
+ * (a y-websocket client here: its user; another instance or the store: null).
+ */
+export type NoteRelay = (docId: string, update: Uint8Array, userId: string | null) => void;
 
 export interface NotesPort {
   /** Admits the member (read access) and answers the state; throws a SwitchyardError (NOT_FOUND, FORBIDDEN, …). */

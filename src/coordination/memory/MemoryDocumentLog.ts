@@ -4,12 +4,16 @@ interface Cursor {
   /** Absolute position (count of entries ever appended before it) of the next entry to deliver. */
   next: number;
   readonly subscriber: LogSubscriber;
+  /** Entries after its start were trimmed before it subscribed: report a gap first. */
+  gap: boolean;
 }
 
 interface Stream {
   /** Entries still held; `entries[0]` is absolute position `base`. */
   entries: LogEntry[];
   base: number;
+  /** Id of the last entry trimmed (LOG_START: none). */
+  trimmedTo: string;
   readonly cursors: Set<Cursor>;
   savedUpTo: string | null;
   /** A delivery is already queued for this stream (appends in one turn share it). */
@@ -24,7 +28,8 @@ interface Stream {
  * exactly the entries appended since, in O(new entries): filtering the whole log
  * by id on every append cost 18.5% of the server's CPU under a Yjs load (issue 14),
  * growing with the log until a save trimmed it. Ids are increasing, so trimming and
- * subscribing from an id are binary searches.
+ * subscribing from an id are binary searches. A cursor left behind by a trim (or a
+ * subscription from before the last trimmed id) is told about the gap, as on Redis.
  */
 export class MemoryDocumentLog implements DocumentLog {
   readonly kind = 'memory' as const;
@@ -36,6 +41,15 @@ export class MemoryDocumentLog implements DocumentLog {
     const id = this.nextId();
     const stream = this.stream(docId);
     stream.entries.push({ id, origin, update });
+    if (!stream.queued && this.ownOnly(stream, origin)) {
+      // Every reader is the appender and had read everything: nothing to deliver (a single process's own edits).
+      const end = stream.base + stream.entries.length;
+      for (const cursor of stream.cursors) {
+        cursor.next = end;
+        cursor.subscriber.caughtUp!(id);
+      }
+      return id;
+    }
     this.schedule(stream);
     return id;
   }
@@ -47,7 +61,8 @@ export class MemoryDocumentLog implements DocumentLog {
 
   subscribe(docId: string, afterId: string, subscriber: LogSubscriber): () => void {
     const stream = this.stream(docId);
-    const cursor: Cursor = { next: stream.base + firstAfter(stream.entries, afterId), subscriber };
+    const gap = compareIds(afterId, stream.trimmedTo) < 0;
+    const cursor: Cursor = { next: stream.base + firstAfter(stream.entries, afterId), subscriber, gap };
     stream.cursors.add(cursor);
     this.schedule(stream);
     return () => {
@@ -61,6 +76,7 @@ export class MemoryDocumentLog implements DocumentLog {
     if (!stream) return;
     const cut = firstAtOrAfter(stream.entries, minId);
     if (cut === 0) return;
+    stream.trimmedTo = stream.entries[cut - 1]!.id;
     stream.entries = stream.entries.slice(cut);
     stream.base += cut;
   }
@@ -79,6 +95,9 @@ export class MemoryDocumentLog implements DocumentLog {
     stream.base += stream.entries.length;
     stream.entries = [];
     stream.savedUpTo = null;
+    stream.trimmedTo = LOG_START;
+    for (const cursor of stream.cursors) cursor.next = Math.max(cursor.next, stream.base); // deleted, not missed
+
     this.dropIfUnused(docId, stream);
   }
 
@@ -89,6 +108,15 @@ export class MemoryDocumentLog implements DocumentLog {
   /** Streams held, for leak checks. */
   size(): number {
     return this.streams.size;
+  }
+
+  /** True when every cursor reads for `origin`, takes caughtUp, and is at the end but for the entry just pushed. */
+  private ownOnly(stream: Stream, origin: string): boolean {
+    const last = stream.base + stream.entries.length - 1;
+    for (const cursor of stream.cursors) {
+      if (cursor.subscriber.origin !== origin || !cursor.subscriber.caughtUp || cursor.next !== last || cursor.gap) return false;
+    }
+    return true;
   }
 
   private schedule(stream: Stream): void {
@@ -103,7 +131,11 @@ export class MemoryDocumentLog implements DocumentLog {
   private deliver(stream: Stream): void {
     const end = stream.base + stream.entries.length;
     for (const cursor of stream.cursors) {
-      // A cursor behind a trim resumes at the oldest entry held (what Redis XREAD does too).
+      // A cursor behind a trim resumes at the oldest entry held, after reloading what it missed.
+      if (cursor.next < stream.base || cursor.gap) {
+        cursor.gap = false;
+        cursor.subscriber.gap();
+      }
       const from = Math.max(cursor.next, stream.base);
       if (from >= end) continue;
       cursor.next = end;
@@ -114,7 +146,7 @@ export class MemoryDocumentLog implements DocumentLog {
   private stream(docId: string): Stream {
     let s = this.streams.get(docId);
     if (!s) {
-      s = { entries: [], base: 0, cursors: new Set(), savedUpTo: null, queued: false };
+      s = { entries: [], base: 0, trimmedTo: LOG_START, cursors: new Set(), savedUpTo: null, queued: false };
       this.streams.set(docId, s);
     }
     return s;

@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
-import { LOG_START, type DocumentLog, type LogEntry, type LogSubscriber } from '../DocumentLog.js';
+import { compareIds, LOG_START, type DocumentLog, type LogEntry, type LogSubscriber } from '../DocumentLog.js';
 import { reconnectDelay } from './connection.js';
 import type { RedisKeys } from './RedisKeys.js';
+import type { Scripts } from './scripts.js';
 
 export interface RedisDocumentLogOptions {
   /** The backend's command connection (XADD, XRANGE, XTRIM, the saved marker). */
@@ -13,6 +14,8 @@ export interface RedisDocumentLogOptions {
   /** Streams are `RedisKeys.docLog(id)`, markers `RedisKeys.docSaved(id)`. */
   readonly keys: RedisKeys;
   readonly logger: Logger;
+  /** The command connection's Lua commands (`docAppend`). */
+  readonly scripts: Scripts;
   /** Longest XREAD block; a new subscription interrupts it with CLIENT UNBLOCK. @default 5_000 // ms */
   readonly blockMs?: number;
   /** Entries per XREAD reply. @default 512 */
@@ -27,6 +30,11 @@ interface Sub {
   readonly subscriber: LogSubscriber;
 }
 
+/** An entry as stored: `prev` is the id of the entry before it when it was appended. */
+interface StoredEntry extends LogEntry {
+  readonly prev: string;
+}
+
 type XReadReply = Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
 
 /**
@@ -35,6 +43,13 @@ type XReadReply = Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
  * document's stream from its last id (not one connection per document). After any
  * read error every subscriber is told about a possible gap, and reading resumes
  * from the same ids with capped backoff.
+ *
+ * Gaps are detected, not guessed: each entry records its predecessor's id (Lua
+ * `docAppend`), so an entry whose predecessor is past the reader's cursor means
+ * entries were trimmed before this instance read them — after ioredis silently
+ * re-sent a blocked XREAD across a reconnect, or a subscription that started late.
+ * The subscriber then reloads the stored state, which covers every trimmed entry
+ * (a save always precedes its trim).
  */
 export class RedisDocumentLog implements DocumentLog {
   readonly kind = 'redis' as const;
@@ -67,13 +82,13 @@ export class RedisDocumentLog implements DocumentLog {
   }
 
   async append(docId: string, origin: string, update: Uint8Array): Promise<string> {
-    const id = await this.redis.xadd(this.keys.docLog(docId), '*', 'o', origin, 'u', Buffer.from(update.buffer, update.byteOffset, update.byteLength));
-    return id!;
+    const bytes = Buffer.from(update.buffer, update.byteOffset, update.byteLength);
+    return (await this.options.scripts.run('docAppend', [this.keys.docLog(docId)], [origin, bytes])) as string;
   }
 
   async backlog(docId: string): Promise<{ entries: LogEntry[]; lastId: string }> {
     const rows = await this.redis.xrangeBuffer(this.keys.docLog(docId), '-', '+');
-    const entries = rows.map(([id, fields]) => toEntry(id, fields));
+    const entries = rows.map(([id, fields]) => publicEntry(toEntry(id, fields)));
     return { entries, lastId: entries.at(-1)?.id ?? LOG_START };
   }
 
@@ -126,8 +141,10 @@ export class RedisDocumentLog implements DocumentLog {
         continue;
       }
       this.readVersion = this.version;
-      const streams = [...this.subs.keys()];
-      const ids = [...this.subs.values()].map((sub) => sub.lastId);
+      // The reply is matched to these subs: one replaced meanwhile reads again from its own cursor.
+      const reading = new Map(this.subs);
+      const streams = [...reading.keys()];
+      const ids = [...reading.values()].map((sub) => sub.lastId);
       try {
         const reply = (await this.reader.xreadBuffer(
           'COUNT',
@@ -140,7 +157,7 @@ export class RedisDocumentLog implements DocumentLog {
         )) as XReadReply;
         if (failures > 0) this.options.logger.info({ failures }, 'document log reader reconnected');
         failures = 0;
-        if (reply) this.dispatch(reply);
+        if (reply) this.dispatch(reply, reading);
       } catch (err) {
         if (this.closed) break;
         failures += 1;
@@ -151,12 +168,25 @@ export class RedisDocumentLog implements DocumentLog {
     }
   }
 
-  private dispatch(reply: NonNullable<XReadReply>): void {
+  private dispatch(reply: NonNullable<XReadReply>, reading: ReadonlyMap<string, Sub>): void {
     for (const [key, rows] of reply) {
-      const sub = this.subs.get(key.toString());
-      if (!sub || rows.length === 0) continue;
-      const entries = rows.map(([id, fields]) => toEntry(id, fields));
-      sub.lastId = entries.at(-1)!.id;
+      const name = key.toString();
+      const sub = reading.get(name);
+      if (!sub || this.subs.get(name) !== sub || rows.length === 0) continue;
+      let gap = false;
+      let cursor = sub.lastId;
+      const entries: LogEntry[] = [];
+      for (const [id, fields] of rows) {
+        const entry = toEntry(id, fields);
+        if (compareIds(entry.prev, cursor) > 0) gap = true;
+        cursor = entry.id;
+        entries.push(publicEntry(entry));
+      }
+      sub.lastId = cursor;
+      if (gap) {
+        this.options.logger.info({ stream: name }, 'document log entries were trimmed before this instance read them; reloading the stored state');
+        safely(() => sub.subscriber.gap(), this.options.logger);
+      }
       safely(() => sub.subscriber.entries(entries), this.options.logger);
     }
   }
@@ -185,15 +215,22 @@ export class RedisDocumentLog implements DocumentLog {
   }
 }
 
-function toEntry(id: Buffer, fields: Buffer[]): LogEntry {
+function toEntry(id: Buffer, fields: Buffer[]): StoredEntry {
   let origin = '';
   let update = new Uint8Array(0);
+  let prev = LOG_START;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i]!.toString();
-    if (name === 'o') origin = fields[i + 1]!.toString();
-    else if (name === 'u') update = new Uint8Array(fields[i + 1]!);
+    const value = fields[i + 1]!;
+    if (name === 'o') origin = value.toString();
+    else if (name === 'u') update = new Uint8Array(value);
+    else if (name === 'p') prev = value.toString();
   }
-  return { id: id.toString(), origin, update };
+  return { id: id.toString(), origin, update, prev };
+}
+
+function publicEntry(e: StoredEntry): LogEntry {
+  return { id: e.id, origin: e.origin, update: e.update };
 }
 
 function safely(fn: () => void, log: Logger): void {

@@ -88,8 +88,8 @@ export async function createRedisCoordination(options: RedisCoordinationOptions)
     await Promise.all(clients.map(closeClient));
     throw err;
   }
-  const docLog = await RedisDocumentLog.start({ redis, reader, keys, logger: log, blockMs });
   const scripts = new Scripts(redis);
+  const docLog = await RedisDocumentLog.start({ redis, reader, keys, logger: log, blockMs, scripts });
   let closed: Promise<void> | null = null;
   return Object.freeze({
     kind: 'redis' as const,

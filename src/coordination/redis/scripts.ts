@@ -25,7 +25,8 @@ export type ScriptName =
   | 'lockRenew'
   | 'lockRelease'
   | 'lockHolder'
-  | 'instancesReap';
+  | 'instancesReap'
+  | 'docAppend';
 
 /** Numeric statuses a script returns instead of its normal reply. */
 export const ScriptStatus = {
@@ -56,7 +57,7 @@ function loadCommands(): readonly LuaCommand[] {
   return loaded;
 }
 
-type ScriptArg = string | number;
+type ScriptArg = string | number | Buffer;
 type ScriptFn = (...args: ScriptArg[]) => Promise<unknown>;
 
 /** Typed access to the Lua commands of one client. */

@@ -38,7 +38,7 @@ export class NoteBridge implements NotesPort {
     this.relay = relay;
   }
 
-  /** Called by document actors for updates of y-websocket clients. */
+  /** Called by document actors for updates this instance's note members did not make themselves. */
   readonly relayUpdate: NoteRelay = (docId, update, userId) => this.relay?.(docId, update, userId);
 
   async join(docId: string, member: NoteMember): Promise<NoteState> {

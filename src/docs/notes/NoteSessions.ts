@@ -59,7 +59,7 @@ export class NoteSessions {
       try {
         Y.decodeUpdate(msg.update); // parses every struct: a truncated update is refused before it touches the document
         Y.applyUpdate(d.doc, msg.update, member);
-        d.metrics.updates.inc({ source: 'client' });
+        d.metrics.clientUpdates.inc();
       } catch (err) {
         d.metrics.invalidMessages.inc({ kind: 'note-update' });
         return { ok: false, code: ErrorCode.DOC_INVALID_MESSAGE, message: `not a Yjs update: ${errorMessage(err)}` };

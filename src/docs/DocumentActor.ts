@@ -1,67 +1,23 @@
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import type { ActorContext, Behavior, StopReason } from '../actors/types.js';
-import type { LeaseLock, MessageBus } from '../coordination/ports.js';
 import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
-import type { NoteRelay } from '../http/notes.js';
 import { NoteSessions, type NoteMessage, type NoteReply } from './notes/NoteSessions.js';
-import type { Logger } from '../observability/logger.js';
-import type { DocumentRecord, DocumentStore } from '../storage/ports.js';
+import type { DocumentRecord } from '../storage/ports.js';
 import { canRead, canWrite } from './access.js';
-import { loadMergedState, type Compactor } from './compact.js';
+import { loadMergedState } from './compact.js';
 import { DocConnection, awarenessTopic, docTopic } from './DocConnection.js';
 import type { DocumentLog, LogEntry } from '../coordination/DocumentLog.js';
 import { AppliedCursor } from './AppliedCursor.js';
-import type { DocMetrics } from './DocMetrics.js';
 import { DocOutbox } from './DocOutbox.js';
-import type { DocStats } from './DocStats.js';
 
 export { DocStats } from './DocStats.js';
-import { DocPersistence, type PersistenceOptions } from './DocPersistence.js';
+import { DocPersistence } from './DocPersistence.js';
 import * as P from './protocol.js';
 import { rootTexts } from './text.js';
 
-export type DocMessage =
-  | { readonly type: 'open'; readonly conn: DocConnection }
-  | { readonly type: 'frame'; readonly conn: DocConnection; readonly data: Uint8Array }
-  | { readonly type: 'close'; readonly conn: DocConnection }
-  | { readonly type: 'remote'; readonly entries: readonly LogEntry[] }
-  | { readonly type: 'gap' }
-  | { readonly type: 'awareness-remote'; readonly update: Uint8Array }
-  | { readonly type: 'persist' }
-  | { readonly type: 'keepalive' }
-  | { readonly type: 'snapshot' }
-  | NoteMessage
-  | { readonly type: 'deleted' };
-
-export type { NoteReply };
-
-export interface DocSnapshotReply {
-  readonly record: DocumentRecord;
-  readonly text: Record<string, string>;
-  /** The latest content snapshot of a Socket.IO note client, while the document is loaded. */
-  readonly content?: unknown;
-}
-
-/** What a document actor may touch: ports and its own instance's counters, not the runtime. */
-export interface DocActorDeps {
-  readonly instanceId: string;
-  readonly storage: DocumentStore;
-  readonly log: DocumentLog;
-  readonly lock: LeaseLock;
-  readonly bus: MessageBus;
-  readonly metrics: DocMetrics;
-  readonly stats: DocStats;
-  readonly logger: Logger;
-  readonly persistence: PersistenceOptions;
-  /** Client updates that would grow the document past this many bytes are refused (docs.maxDocumentBytes). */
-  readonly maxDocumentBytes: number;
-  /** Delivers a message to this document's actor from outside its turns (log reader, bus). */
-  readonly tell: (docId: string, msg: DocMessage) => void;
-  readonly compact: Compactor;
-  /** Where updates of this instance's y-websocket clients go for Socket.IO note sockets (docs/notes). */
-  readonly noteRelay?: NoteRelay;
-}
+export type { DocActorDeps, DocMessage, DocSnapshotReply, NoteReply } from './DocMessages.js';
+import type { DocActorDeps, DocMessage, DocSnapshotReply } from './DocMessages.js';
 
 type State = 'ready' | 'missing' | 'failed';
 

@@ -1,4 +1,4 @@
-import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
+import { ErrorCode, SwitchyardError } from '../errors.js';
 import type { NoteMember, NotesPort } from '../http/notes.js';
 import type { Logger } from '../observability/logger.js';
 import type { Connection } from './Connection.js';

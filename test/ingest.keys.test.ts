@@ -78,6 +78,14 @@ describe('embedding key store', () => {
     assert.ok(!readFileSync(join(dir, '.kek'), 'utf8').includes(JWT));
   });
 
+  it('refuses to store a key when the key-encryption key is not shared (PostgreSQL without INGEST_KEY_ENCRYPTION_KEY); nothing is written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swy-keys-'));
+    const ring = resolveKekRing({ dataDir: dir, configured: null, previous: [], jwtSecret: JWT });
+    const store = new ApiKeyStore(new FsKeyRecordStore(dir), ring, null, { refuseNewKeys: 'set INGEST_KEY_ENCRYPTION_KEY on every instance' });
+    await assert.rejects(store.set('alice', API_KEY), { code: 'SWY_BAD_REQUEST', message: /INGEST_KEY_ENCRYPTION_KEY/ });
+    assert.equal(await store.resolve('alice'), null);
+  });
+
   it('a garbage file is a coded error, not a crash', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'swy-keys-'));
     mkdirSync(join(dir, 'keys'), { recursive: true });
@@ -87,7 +95,8 @@ describe('embedding key store', () => {
 });
 
 describe('embedding key store over REST (openai provider)', () => {
-  const setup = withOpenAiRuntime((url) => ({ ingest: { keyEncryptionKey: KEK_A, embedding: { provider: 'openai', baseUrl: url, model: 'test-embed' } } }));
+  // Tampers with the key files on disk: SQLite mode's filesystem key records, whatever the pass.
+  const setup = withOpenAiRuntime((url) => ({ storage: 'sqlite', ingest: { keyEncryptionKey: KEK_A, embedding: { provider: 'openai', baseUrl: url, model: 'test-embed' } } }));
 
   it('answers a key that no longer decrypts with 400 SWY_EMBEDDING_KEY_UNREADABLE (not a 500); setting it again heals', async () => {
     const { alice, t } = setup;

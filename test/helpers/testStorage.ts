@@ -11,6 +11,8 @@ import { dropSchema, freshSchema, TEST_DATABASE_URL } from '../storage.pgserver.
  * machine), so they share one schema here: the schema is keyed by the data dir.
  * Unset or `sqlite`: nothing changes.
  */
+/** The key-encryption key of every runtime of the Postgres pass (tests that set their own keep theirs). */
+const TEST_KEK = 'test-key-encryption-key-0123456789abcdef';
 const MODE = process.env.SWITCHYARD_TEST_STORAGE ?? 'sqlite';
 if (MODE !== 'sqlite' && MODE !== 'postgres') throw new Error(`SWITCHYARD_TEST_STORAGE must be sqlite or postgres, not ${JSON.stringify(MODE)}`);
 export const TEST_STORAGE: 'sqlite' | 'postgres' = MODE;
@@ -48,13 +50,15 @@ export function trackForTeardown(r: { stop(): Promise<unknown> }): void {
 export function storageOverrides(dataDir: string, overrides: Record<string, unknown>): Record<string, unknown> {
   if (TEST_STORAGE !== 'postgres' || 'storage' in overrides || 'databaseUrl' in overrides) return {};
   const postgres = { poolSize: POOL_SIZE, schema: schemaFor(dataDir), ...(overrides.postgres as object | undefined) };
-  return { storage: 'postgres', databaseUrl: TEST_DATABASE_URL, postgres };
+  // PostgreSQL mode stores per-user embedding keys only under a configured key-encryption key (shared by every instance).
+  const ingest = { keyEncryptionKey: TEST_KEK, ...(overrides.ingest as object | undefined) };
+  return { storage: 'postgres', databaseUrl: TEST_DATABASE_URL, postgres, ingest };
 }
 
 /** The same as environment variables, for an instance in its own process. */
 export function storageEnv(dataDir: string, env: Record<string, string>): Record<string, string> {
   if (TEST_STORAGE !== 'postgres' || 'DATABASE_URL' in env || 'STORAGE' in env) return {};
-  return { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: env.DATABASE_SCHEMA ?? schemaFor(dataDir), DATABASE_POOL_SIZE: env.DATABASE_POOL_SIZE ?? `${POOL_SIZE}` };
+  return { INGEST_KEY_ENCRYPTION_KEY: env.INGEST_KEY_ENCRYPTION_KEY ?? TEST_KEK, DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: env.DATABASE_SCHEMA ?? schemaFor(dataDir), DATABASE_POOL_SIZE: env.DATABASE_POOL_SIZE ?? `${POOL_SIZE}` };
 }
 
 /** The store a runtime started by these helpers on `dataDir` uses, opened directly (close it). */

@@ -12,7 +12,7 @@
  * interval halved step by step until p99 > 250 ms or < 90 % delivered; replicas compared at the end.
  * Targets (issues 10, 14): memory ≥ 3× y-websocket and ≥ 2× Hocuspocus per CPU-second, p99 ≤ both,
  * memory ≥ Redis mode per CPU-second, no divergent replica.
- * `--quick`: short phases, one step (validation only). BENCH_PROFILE=1: --cpu-prof per server.
+ * `--quick`: short phases, one step (validation only). --profile or BENCH_PROFILE=1 (bench/lib/profile.ts): --cpu-prof per server.
  * Knobs (env): DOCS_BENCH_DOCS (20), DOCS_BENCH_CLIENTS (10), DOCS_BENCH_ONLY=switchyard_memory,ywebsocket (no verdict).
  */
 import { availableParallelism } from 'node:os';
@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { TokenService } from '../src/auth/tokens.js';
 import type { ConvergeReport, ClientKind, LoadRequest, PhaseReport } from './docs/load.js';
 import { startDocsServer, type DocsServer, type DocsServerKind } from './docs/servers.js';
-import { PROFILE, profileDir, topSelfTime } from './lib/docsProfile.js';
+import { profileDir, profilingRequested, topSelfTime } from './lib/profile.js';
 import { Histogram } from './lib/histogram.js';
 import { startBenchRedis, type BenchRedis } from './lib/redisServer.js';
 import { fmt, reportResult, type Chart, type Target } from './lib/results.js';
@@ -168,7 +168,7 @@ async function runRow(row: Row, redisOf: () => Promise<BenchRedis>, tokens: Toke
   const dataDir = mkdtempSync(join(tmpdir(), 'swy-bench-docs-'));
   const servers: DocsServer[] = [];
   const loads: RpcChild<LoadRequest>[] = [];
-  const profiles = Array.from({ length: row.instances }, (_, i) => (PROFILE ? profileDir('docs', row.instances > 1 ? `${row.id}-${i + 1}` : row.id) : undefined));
+  const profiles = Array.from({ length: row.instances }, (_, i) => (profilingRequested() ? profileDir('docs', row.instances > 1 ? `${row.id}-${i + 1}` : row.id) : undefined));
   try {
     for (let i = 0; i < row.instances; i++) {
       servers.push(
@@ -216,7 +216,7 @@ async function runRow(row: Row, redisOf: () => Promise<BenchRedis>, tokens: Toke
     for (const dir of profiles) {
       if (!dir) continue;
       const top = topSelfTime(dir);
-      console.log(`    profile ${dir}\n      top self time: ${top.map((t) => `${t.fn} ${fmt(t.pct)} %`).join('; ') || '(no profile written)'}`);
+      console.log(`    profile ${dir}\n      top self time: ${top.map((t) => `${t.frame} ${fmt(t.pct)} %`).join('; ') || '(no profile written)'}`);
     }
   }
 }

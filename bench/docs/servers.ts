@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -104,6 +104,7 @@ export async function startDocsServer(o: DocsServerOptions): Promise<DocsServer>
   const command = o.kind === 'switchyard' ? switchyard(o) : o.kind === 'hocuspocus' ? hocuspocus(o) : ywebsocket(await freePort());
   const execArgv: string[] = [];
   if (o.profileDir) {
+    rmSync(o.profileDir, { recursive: true, force: true }); // this run's profile only
     mkdirSync(o.profileDir, { recursive: true });
     execArgv.push('--cpu-prof', '--cpu-prof-dir', o.profileDir);
     // y-websocket's server dies on SIGTERM without a normal exit, and then writes no profile.

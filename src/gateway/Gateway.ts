@@ -163,24 +163,19 @@ export class Gateway {
       messageBurst: gw.messageBurst,
       maxRateViolations: gw.maxRateViolations,
     };
-    this.events = new EventSocket({
+    // Both dialects share the sessions, the dispatcher and admission; only their limits differ.
+    const dialectDeps = {
       tokens: deps.tokens,
       connections: this.connections,
       dispatcher: this.dispatcher,
       metrics: this.metrics,
       log,
       now: this.now,
-      admit: (ip) => this.admit(ip),
-      limits,
-    });
+      admit: (ip: string) => this.admit(ip),
+    };
+    this.events = new EventSocket({ ...dialectDeps, limits });
     this.sio = new SioServer({
-      tokens: deps.tokens,
-      connections: this.connections,
-      dispatcher: this.dispatcher,
-      metrics: this.metrics,
-      log,
-      now: this.now,
-      admit: (ip) => this.admit(ip),
+      ...dialectDeps,
       limits: {
         ...limits,
         maxPayloadBytes: gw.socketioMaxPayloadBytes,

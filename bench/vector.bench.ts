@@ -16,7 +16,7 @@
  * and the size halved until one builds within it.
  *
  * Env: VECTOR_BENCH_SIZE (100000), VECTOR_BENCH_LARGE (1000000; 0 = skip),
- * VECTOR_BENCH_QUERIES (200), VECTOR_BENCH_RECALL_QUERIES (50),
+ * VECTOR_BENCH_QUERIES (200), VECTOR_BENCH_RECALL_QUERIES (100),
  * VECTOR_BENCH_BUILD_LIMIT_S (900), TEST_DATABASE_URL. Short validation runs:
  * VECTOR_BENCH_SIZE=5000 VECTOR_BENCH_LARGE=20000 npm run bench:vector
  */
@@ -27,14 +27,14 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { silentLogger } from '../src/observability/logger.js';
 import { openPostgresStorage, openSqliteStorage, type ChunkInput, type Storage } from '../src/storage/index.js';
-import { hnswIndexSql } from '../src/storage/postgres/PgVectorIndex.js';
+import { HNSW_DEFAULTS, hnswIndexSql } from '../src/storage/postgres/PgVectorIndex.js';
 import { fmt, percentile, reportResult } from './lib/results.js';
 
 const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const SIZE = int('VECTOR_BENCH_SIZE', 100_000);
 const LARGE = int('VECTOR_BENCH_LARGE', 1_000_000);
 const QUERIES = int('VECTOR_BENCH_QUERIES', 200);
-const RECALL_QUERIES = int('VECTOR_BENCH_RECALL_QUERIES', 50);
+const RECALL_QUERIES = int('VECTOR_BENCH_RECALL_QUERIES', 100);
 const BUILD_LIMIT_S = int('VECTOR_BENCH_BUILD_LIMIT_S', 900);
 const URL_ = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DIM = 512;
@@ -42,7 +42,8 @@ const CENTRES = 2_000;
 const PER_FILE = 1_000;
 const K = 10;
 const MODEL = { name: 'bench/vector/512', dimensions: DIM };
-const HNSW = { m: 16, efConstruction: 64 };
+/** The product's own index parameters. */
+const HNSW = HNSW_DEFAULTS;
 
 /** mulberry32: a tiny seeded PRNG, so every vector can be regenerated from its index. */
 function rng(seed: number): () => number {

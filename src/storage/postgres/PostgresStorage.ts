@@ -8,7 +8,7 @@ import { PgDocuments } from './PgDocuments.js';
 import { PgFiles } from './PgFiles.js';
 import { PgKeys } from './PgKeys.js';
 import { PgUploads } from './PgUploads.js';
-import { PgVectorIndex } from './PgVectorIndex.js';
+import { HNSW_DEFAULTS, PgVectorIndex } from './PgVectorIndex.js';
 import { guarded } from './pgErrors.js';
 
 export interface PostgresStorageOptions {
@@ -22,7 +22,7 @@ export interface PostgresStorageOptions {
   readonly efSearch?: number;
   /** HNSW graph degree of new spaces' indexes. @default 16 */
   readonly hnswM?: number;
-  /** HNSW build-time candidate list of new spaces' indexes. @default 64 */
+  /** HNSW build-time candidate list of new spaces' indexes. @default 128 */
   readonly hnswEfConstruction?: number;
   /** How long to wait for a pooled connection. @default 10_000 // ms */
   readonly connectTimeoutMs?: number;
@@ -47,7 +47,7 @@ export class PostgresStorage implements Storage {
   private constructor(private readonly client: PgClient, options: PostgresStorageOptions) {
     const now = () => Date.now();
     const files = new PgFiles(client, now);
-    const vectors = new PgVectorIndex(client, { hnswM: options.hnswM ?? 16, hnswEfConstruction: options.hnswEfConstruction ?? 64 }, now);
+    const vectors = new PgVectorIndex(client, { hnswM: options.hnswM ?? HNSW_DEFAULTS.m, hnswEfConstruction: options.hnswEfConstruction ?? HNSW_DEFAULTS.efConstruction }, now);
     this.documents = Object.freeze(new PgDocuments(client, now));
     this.files = Object.freeze({
       createFile: (file: NewFile) => files.create(file),

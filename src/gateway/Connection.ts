@@ -8,16 +8,20 @@ import { jsonOf, type Dialect } from './Dialect.js';
 import type { GatewayMetrics } from './GatewayMetrics.js';
 import type { AckId, ErrorBody, IncomingEvent } from './protocol.js';
 import { TokenBucket } from './TokenBucket.js';
+import type { WheelItem } from './limits/ExpiryWheel.js';
+import { userRoom } from './RoomPolicy.js';
 
-/** What the upgrade hands to uWS; `conn` is set in `open`. */
+/**
+ * What the upgrade hands to uWS, which copies it onto the socket object: `identity` until
+ * `open` makes the Connection from it (then null), `conn` from then on. Two properties
+ * fit the smallest property array uWS' socket object gets; four (sid, principal, ip, conn) did not.
+ */
 export interface SocketData {
-  readonly sid: string;
-  readonly principal: Principal;
-  readonly ip: string;
-  conn?: Connection;
+  identity: ConnectionIdentity | null;
+  conn: Connection | null;
 }
 
-/** Who a connection is, whichever dialect's socket carries it. */
+/** Who a connection is, whichever dialect's socket carries it; `ip` is for the open log only. */
 export interface ConnectionIdentity {
   readonly sid: string;
   readonly principal: Principal;
@@ -43,6 +47,16 @@ export interface ConnectionEnv {
   readonly log: Logger;
 }
 
+/** How a socket is in a room: its own `user:<id>` room is delivered through the user's socket index, every other through a native topic. */
+export const RoomVia = { NONE: 0, OWNER: 1, TOPIC: 2 } as const;
+export type RoomVia = (typeof RoomVia)[keyof typeof RoomVia];
+
+const USER_ROOM_PREFIX = userRoom('');
+
+/** `user:<userId>` without building the string. */
+const isUserRoomOf = (room: string, userId: string): boolean =>
+  room.length === USER_ROOM_PREFIX.length + userId.length && room.startsWith(USER_ROOM_PREFIX) && room.endsWith(userId);
+
 /** What the rate check decided for one incoming frame. */
 export const RateVerdict = { OK: 0, LIMITED: 1, CLOSE: 2 } as const;
 export type RateVerdict = (typeof RateVerdict)[keyof typeof RateVerdict];
@@ -63,16 +77,24 @@ export type RateVerdict = (typeof RateVerdict)[keyof typeof RateVerdict];
  * 12× slower per CPU-second (bench/ws/bareUwsServer.ts).
  *
  * Idle sockets are the common case, so per-socket state is small and lazy: no queue
- * promise while idle, no token bucket before the first frame, no notes set until a
- * note is joined, one shared reference for limits/metrics/log.
+ * promise while idle, no token bucket before the first frame, no room or notes set until
+ * a room beyond the socket's own user room or a note is joined, one shared reference for
+ * limits/metrics/log, the expiry wheel's place kept here instead of in a map.
  */
-export class Connection {
+export class Connection implements WheelItem {
   readonly sid: string;
-  readonly ip: string;
   readonly connectedAt: number;
   principal: Principal;
-  /** Rooms this socket is in (uWS topics), maintained by RoomHub. */
-  readonly rooms = new Set<string>();
+  wheelSlot = -1;
+  wheelIndex = 0;
+  /**
+   * The user whose `user:<id>` room this socket is in as one of that user's sockets (null:
+   * none). Kept apart from `topicRooms` because it is not a uWS topic: RoomHub delivers it
+   * through the user's sockets (a native topic per user cost ~0.5 KB per idle socket).
+   */
+  private ownRoomUser: string | null = null;
+  /** Every other room, each a uWS topic; made at the first (most sockets are only in their user room). */
+  private topicRooms: Set<string> | null = null;
   private closed = false;
   /** True while this socket is corked by us or by the uWS callback we run in: sends skip their own cork. */
   private corked = false;
@@ -96,13 +118,67 @@ export class Connection {
     now: number,
   ) {
     this.sid = data.sid;
-    this.ip = data.ip;
     this.principal = data.principal;
     this.connectedAt = now;
   }
 
   get isOpen(): boolean {
     return !this.closed;
+  }
+
+  /** Whether the socket is in `room` (RoomHub maintains it). */
+  inRoom(room: string): boolean {
+    return (this.ownRoomUser !== null && isUserRoomOf(room, this.ownRoomUser)) || (this.topicRooms?.has(room) ?? false);
+  }
+
+  /** Whether the socket is in `user:<userId>` as that user's socket (not through the room's topic). */
+  ownsUserRoomOf(userId: string): boolean {
+    return this.ownRoomUser === userId;
+  }
+
+  /** Whether the socket is subscribed to the room's native topic. */
+  inTopic(room: string): boolean {
+    return this.topicRooms?.has(room) ?? false;
+  }
+
+  get roomCount(): number {
+    return (this.ownRoomUser === null ? 0 : 1) + (this.topicRooms?.size ?? 0);
+  }
+
+  /** The rooms the socket is in, as a new array (safe to leave rooms while walking it). */
+  roomList(): string[] {
+    const list = this.ownRoomUser === null ? [] : [userRoom(this.ownRoomUser)];
+    if (this.topicRooms) list.push(...this.topicRooms);
+    return list;
+  }
+
+  /** Records a room the socket is not in yet; how it is reached decides whether RoomHub subscribes its topic. */
+  addRoom(room: string): RoomVia {
+    if (this.ownRoomUser === null && isUserRoomOf(room, this.principal.userId)) {
+      this.ownRoomUser = this.principal.userId;
+      return RoomVia.OWNER;
+    }
+    (this.topicRooms ??= new Set()).add(room);
+    return RoomVia.TOPIC;
+  }
+
+  /** Forgets a room; how the socket was in it (NONE: it was not). */
+  removeRoom(room: string): RoomVia {
+    if (this.ownRoomUser !== null && isUserRoomOf(room, this.ownRoomUser)) {
+      this.ownRoomUser = null;
+      return RoomVia.OWNER;
+    }
+    if (!this.topicRooms?.delete(room)) return RoomVia.NONE;
+    if (this.topicRooms.size === 0) this.topicRooms = null;
+    return RoomVia.TOPIC;
+  }
+
+  /** Forgets every room and returns them (a closed socket: uWS already dropped its topics). */
+  clearRooms(): string[] {
+    const list = this.roomList();
+    this.ownRoomUser = null;
+    this.topicRooms = null;
+    return list;
   }
 
   /** Note documents this socket joined over Socket.IO (`ydoc:document:join`), left on close. Allocated on first use. */

@@ -40,8 +40,9 @@ export interface ConnectionLimits {
   readonly maxRateViolations: number;
 }
 
-/** Shared by every connection of one endpoint: one reference per socket instead of three. */
+/** Shared by every connection of one endpoint: one reference per socket instead of four. */
 export interface ConnectionEnv {
+  readonly dialect: Dialect;
   readonly limits: ConnectionLimits;
   readonly metrics: GatewayMetrics;
   readonly log: Logger;
@@ -56,6 +57,18 @@ const USER_ROOM_PREFIX = userRoom('');
 /** `user:<userId>` without building the string. */
 const isUserRoomOf = (room: string, userId: string): boolean =>
   room.length === USER_ROOM_PREFIX.length + userId.length && room.startsWith(USER_ROOM_PREFIX) && room.endsWith(userId);
+
+/** A socket's frame rate: its bucket and the over-rate frames in a row, made at the first frame. */
+class FrameRate extends TokenBucket {
+  violations = 0;
+}
+
+/** Bits of `Connection.flags`: three booleans in one field (8 B each, per idle socket). */
+const CLOSED = 1;
+/** Corked by us or by the uWS callback we run in: sends skip their own cork. */
+const CORKED = 2;
+/** A frame is being dispatched: publishes wait for its ack. */
+const HOLDING = 4;
 
 /** What the rate check decided for one incoming frame. */
 export const RateVerdict = { OK: 0, LIMITED: 1, CLOSE: 2 } as const;
@@ -95,12 +108,7 @@ export class Connection implements WheelItem {
   private ownRoomUser: string | null = null;
   /** Every other room, each a uWS topic; made at the first (most sockets are only in their user room). */
   private topicRooms: Set<string> | null = null;
-  private closed = false;
-  /** True while this socket is corked by us or by the uWS callback we run in: sends skip their own cork. */
-  private corked = false;
-  /** Set while a frame is dispatched: publishes wait for its ack. */
-  private holding = false;
-  private violations = 0;
+  private flags = 0;
   /** Frames queued or running asynchronously; 0 = the fast path is open. */
   private pending = 0;
   private tail: Promise<void> | null = null;
@@ -108,18 +116,48 @@ export class Connection implements WheelItem {
   private held: Array<string | Uint8Array | boolean> | null = null;
   private noteSet: Set<string> | null = null;
   /** Made at the first frame: a bucket made at open would be full by then anyway, and idle sockets never need one. */
-  private bucket: TokenBucket | null = null;
+  private rate: FrameRate | null = null;
 
   constructor(
     private readonly ws: WebSocket<any>,
     data: ConnectionIdentity,
-    readonly dialect: Dialect,
     private readonly env: ConnectionEnv,
     now: number,
   ) {
     this.sid = data.sid;
-    this.principal = data.principal;
+    // A copy: the verified object is the key of TokenService's expiry WeakMap, whose entry
+    // would live as long as the socket; the gateway reads the expiry once, at open.
+    const { userId, name, role } = data.principal;
+    this.principal = { userId, name, role };
     this.connectedAt = now;
+  }
+
+  get dialect(): Dialect {
+    return this.env.dialect;
+  }
+
+  private get closed(): boolean {
+    return (this.flags & CLOSED) !== 0;
+  }
+
+  private set closed(on: boolean) {
+    this.flags = on ? this.flags | CLOSED : this.flags & ~CLOSED;
+  }
+
+  private get corked(): boolean {
+    return (this.flags & CORKED) !== 0;
+  }
+
+  private set corked(on: boolean) {
+    this.flags = on ? this.flags | CORKED : this.flags & ~CORKED;
+  }
+
+  private get holding(): boolean {
+    return (this.flags & HOLDING) !== 0;
+  }
+
+  private set holding(on: boolean) {
+    this.flags = on ? this.flags | HOLDING : this.flags & ~HOLDING;
   }
 
   get isOpen(): boolean {
@@ -206,13 +244,13 @@ export class Connection implements WheelItem {
    * RATE_LIMITED; `maxRateViolations` of them in a row close the socket.
    */
   checkRate(now: number): RateVerdict {
-    this.bucket ??= new TokenBucket(this.env.limits.messagesPerSecond, this.env.limits.messageBurst, now);
-    if (this.bucket.take(now)) {
-      this.violations = 0;
+    const rate = (this.rate ??= new FrameRate(this.env.limits.messagesPerSecond, this.env.limits.messageBurst, now));
+    if (rate.take(now)) {
+      rate.violations = 0;
       return RateVerdict.OK;
     }
-    this.violations += 1;
-    return this.violations >= this.env.limits.maxRateViolations ? RateVerdict.CLOSE : RateVerdict.LIMITED;
+    rate.violations += 1;
+    return rate.violations >= this.env.limits.maxRateViolations ? RateVerdict.CLOSE : RateVerdict.LIMITED;
   }
 
   /**

@@ -3,7 +3,7 @@ import type { Coordination } from '../coordination/ports.js';
 import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { CloseCodes, describeClose, type CloseCode } from './CloseCodes.js';
-import type { Connection } from './Connection.js';
+import type { Connection, ConnectionIdentity } from './Connection.js';
 import { upsertSession, type CoreEventsContext } from './coreEvents.js';
 import type { GatewayMetrics } from './GatewayMetrics.js';
 import { ExpiryWheel } from './limits/ExpiryWheel.js';
@@ -80,17 +80,17 @@ export class ConnectionSet {
     this.expiry.track(conn, this.deps.core.tokens.expiresAt(conn.principal));
   }
 
-  /** `ip` only goes to the log. */
-  opened(conn: Connection, ip: string): void {
+  /** `identity` is what the socket was made from: its verified principal carries the token's expiry. */
+  opened(conn: Connection, identity: ConnectionIdentity): void {
     this.index(conn);
     this.size += 1;
-    this.expiry.track(conn, this.deps.core.tokens.expiresAt(conn.principal));
+    this.expiry.track(conn, this.deps.core.tokens.expiresAt(identity.principal));
     upsertSession(this.deps.core, conn).catch((err: unknown) => {
       this.deps.log.error({ sid: conn.sid, err: errorMessage(err) }, 'session upsert failed');
     });
     // Queued first, so frames sent right after open wait until the user room reaches every instance.
     conn.enqueue(() => this.deps.rooms.join(conn, userRoom(conn.principal.userId)));
-    this.deps.log.debug({ sid: conn.sid, user: conn.principal.userId, ip, dialect: conn.dialect.name }, 'socket open');
+    this.deps.log.debug({ sid: conn.sid, user: conn.principal.userId, ip: identity.ip, dialect: conn.dialect.name }, 'socket open');
   }
 
   /** From the uWS `close` handler: the handle is invalid from here on. */

@@ -53,7 +53,7 @@ export class EventSocket {
   private readonly env: ConnectionEnv;
 
   constructor(private readonly deps: EventSocketDeps) {
-    this.env = Object.freeze({ limits: deps.limits, metrics: deps.metrics, log: deps.log });
+    this.env = Object.freeze({ dialect: JsonDialect, limits: deps.limits, metrics: deps.metrics, log: deps.log });
   }
 
   behavior(): WebSocketBehavior<SocketData> {
@@ -84,10 +84,10 @@ export class EventSocket {
   private onOpen(ws: WebSocket<SocketData>): void {
     const data = ws.getUserData();
     const identity = data.identity!;
-    const conn = new Connection(ws, identity, JsonDialect, this.env, this.deps.now());
+    const conn = new Connection(ws, identity, this.env, this.deps.now());
     data.identity = null;
     data.conn = conn;
-    this.deps.connections.opened(conn, identity.ip);
+    this.deps.connections.opened(conn, identity);
   }
 
   private onMessage(ws: WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean): void {

@@ -106,7 +106,7 @@ export class SioServer {
   private readonly env: ConnectionEnv;
 
   constructor(private readonly deps: SioServerDeps) {
-    this.env = Object.freeze({ limits: deps.limits, metrics: deps.metrics, log: deps.log });
+    this.env = Object.freeze({ dialect: SioDialect, limits: deps.limits, metrics: deps.metrics, log: deps.log });
     // One timer for every socket, not one per socket: at tens of thousands of sockets timers cost memory and wakeups.
     this.timer = setInterval(() => this.tick(), deps.limits.pingIntervalMs).unref();
     this.shared.on('decoded', (packet: Packet) => {
@@ -287,11 +287,12 @@ export class SioServer {
           session.sendText(encodeConnectError(`${code}: ${errorMessage(err)}`, { code }));
           return;
         }
-        const conn = new Connection(session.ws, { sid: newId(), principal: result.principal, ip: upgraded.ip }, SioDialect, this.env, this.deps.now());
+        const identity = { sid: newId(), principal: result.principal, ip: upgraded.ip };
+        const conn = new Connection(session.ws, identity, this.env, this.deps.now());
         session.conn = conn;
         session.upgraded = null;
         session.sendText(encodeConnectOk(conn.sid));
-        this.deps.connections.opened(conn, upgraded.ip);
+        this.deps.connections.opened(conn, identity);
       })
       .catch((err: unknown) => {
         session.connecting = false;

@@ -9,7 +9,7 @@ import type { GatewayMetrics } from './GatewayMetrics.js';
 import type { AckId, ErrorBody, IncomingEvent } from './protocol.js';
 import { TokenBucket } from './TokenBucket.js';
 import type { WheelItem } from './limits/ExpiryWheel.js';
-import { userRoom } from './RoomPolicy.js';
+import { isUserRoomOf, userRoom } from './RoomPolicy.js';
 
 /**
  * What the upgrade hands to uWS, which copies it onto the socket object: `identity` until
@@ -51,12 +51,6 @@ export interface ConnectionEnv {
 /** How a socket is in a room: its own `user:<id>` room is delivered through the user's socket index, every other through a native topic. */
 export const RoomVia = { NONE: 0, OWNER: 1, TOPIC: 2 } as const;
 export type RoomVia = (typeof RoomVia)[keyof typeof RoomVia];
-
-const USER_ROOM_PREFIX = userRoom('');
-
-/** `user:<userId>` without building the string. */
-const isUserRoomOf = (room: string, userId: string): boolean =>
-  room.length === USER_ROOM_PREFIX.length + userId.length && room.startsWith(USER_ROOM_PREFIX) && room.endsWith(userId);
 
 /** A socket's frame rate: its bucket and the over-rate frames in a row, made at the first frame. */
 class FrameRate extends TokenBucket {

@@ -5,12 +5,10 @@ import type { Logger } from '../observability/logger.js';
 import { RoomVia, type Connection } from './Connection.js';
 import { jsonOf, type Dialect } from './Dialect.js';
 import type { GatewayMetrics } from './GatewayMetrics.js';
-import { userRoom } from './RoomPolicy.js';
+import { userOfRoom } from './RoomPolicy.js';
 
 /** The bus topic that carries a room's frames between instances. */
 export const roomTopic = (room: string): string => `room:${room}`;
-
-const USER_ROOM_PREFIX = userRoom('');
 
 /** In the event slot of a bus frame: a control frame for the instances (never valid event JSON, never sent to sockets). */
 const CONTROL = '!control';
@@ -229,7 +227,8 @@ export class RoomHub {
       receivers += members;
     }
     if (receivers > 0) this.metrics.countOut(receivers);
-    if (room.startsWith(USER_ROOM_PREFIX)) this.deliverToOwners(room.slice(USER_ROOM_PREFIX.length), eventJson, dataJson, exclude);
+    const owner = userOfRoom(room);
+    if (owner !== null) this.deliverToOwners(owner, eventJson, dataJson, exclude);
   }
 
   /** A `user:<id>` room's own sockets (Connection.send counts them and closes a slow one as a topic would). */

@@ -50,6 +50,27 @@ describe('gateway: rooms on one instance', () => {
     for (const c of [a1, a2, b]) c.close();
   });
 
+  test("a user room reaches its own sockets (no native topic) and an admin who joined it (the topic), each once", async () => {
+    const a1 = await gw.connect('alice');
+    const a2 = await gw.connect('alice');
+    const root = await gw.connect('root', { role: 'admin' });
+    assert.deepEqual((await root.request('join', { room: 'user:alice' })).data, { room: 'user:alice' });
+    await gw.gateway.emitToRoom('user:alice', 'task:status', { n: 1 });
+    await gw.gateway.emitToRoom('user:root', 'task:status', { n: 2 });
+    for (const c of [a1, a2]) await c.waitFor((x) => x.event === 'task:status' && x.data.n === 1);
+    await root.waitFor((x) => x.event === 'task:status' && x.data.n === 2);
+    assert.deepEqual((await root.request('leave', { room: 'user:alice' })).data, { room: 'user:alice' });
+    a2.close();
+    await waitFor(() => gw.gateway.connectionCount() === 2, { what: 'a2 closed' });
+    await gw.gateway.emitToRoom('user:alice', 'task:status', { n: 3 });
+    await a1.waitFor((x) => x.event === 'task:status' && x.data.n === 3);
+    await root.request('heartbeat');
+    assert.deepEqual(a1.events('task:status').map((f) => f.data.n), [1, 3], 'once each');
+    assert.deepEqual(a2.events('task:status').map((f) => f.data.n), [1]);
+    assert.deepEqual(root.events('task:status').map((f) => f.data.n), [1, 2], 'nothing after leaving');
+    for (const c of [a1, root]) c.close();
+  });
+
   test('events:channel reaches the other members, not the sender; a non-member is refused', async () => {
     const alice = await gw.connect('alice');
     const bob = await gw.connect('bob');

@@ -133,17 +133,23 @@ describe('ExpiryWheel: one interval, buckets per tick', () => {
     const { ExpiryWheel } = await import('../src/gateway/limits/ExpiryWheel.js');
     let now = 10_000;
     const expired: string[] = [];
-    const wheel = new ExpiryWheel<string>((item) => expired.push(item), () => now, 1_000);
+    const items = new Map<string, { name: string; wheelSlot: number; wheelIndex: number }>();
+    const item = (name: string) => items.get(name) ?? items.set(name, { name, wheelSlot: -1, wheelIndex: 0 }).get(name)!;
+    const wheel = new ExpiryWheel<ReturnType<typeof item>>((it) => expired.push(it.name), () => now, 1_000);
     try {
-      wheel.track('a', 11_500);
-      wheel.track('b', 12_000);
-      wheel.track('c', 12_000);
-      wheel.track('past', 5_000); // already due: the next tick
-      wheel.track('never', null);
-      wheel.track('c', 60_000); // rescheduled (a user-join with a newer token)
-      wheel.track('gone', 11_000);
-      wheel.untrack('gone'); // closed before expiring
-      assert.equal(wheel.size(), 4);
+      wheel.track(item('a'), 11_500);
+      wheel.track(item('b'), 12_000);
+      wheel.track(item('c'), 12_000);
+      wheel.track(item('past'), 5_000); // already due: the next tick
+      wheel.track(item('never'), null);
+      wheel.track(item('c'), 60_000); // rescheduled (a user-join with a newer token)
+      wheel.track(item('gone'), 11_000);
+      wheel.untrack(item('gone')); // closed before expiring
+      for (const name of ['d', 'e', 'f']) wheel.track(item(name), 13_000);
+      wheel.untrack(item('d')); // the bucket's last item fills the hole…
+      wheel.untrack(item('f')); // …and is still found there
+      wheel.untrack(item('f')); // twice is harmless
+      assert.equal(wheel.size(), 5);
       now = 11_999;
       wheel.tick();
       assert.deepEqual(expired.sort(), ['a', 'past']);
@@ -153,7 +159,7 @@ describe('ExpiryWheel: one interval, buckets per tick', () => {
       assert.deepEqual(expired.sort(), ['a', 'b', 'past'], 'b once, c not yet');
       now = 10_000_000; // a stalled loop or a test clock: no walk over ten thousand empty ticks needed
       wheel.tick();
-      assert.deepEqual(expired.sort(), ['a', 'b', 'c', 'past']);
+      assert.deepEqual(expired.sort(), ['a', 'b', 'c', 'e', 'past']);
       assert.equal(wheel.size(), 0);
     } finally {
       wheel.close();

@@ -1,3 +1,4 @@
+import { webcrypto } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { Role } from '../coordination/ports.js';
 
@@ -18,7 +19,12 @@ export type VerifyResult =
  * `id` stands for `sub`, the role is `user`, the name is the id.
  */
 export class TokenService {
-  private readonly key: Uint8Array;
+  /**
+   * Imported once: given the raw bytes, jose imports a WebCrypto key on every verify,
+   * and at a burst of socket upgrades those keys were ~1 KB of promoted garbage per
+   * socket (sampling heap profile of bench:ws' idle phase).
+   */
+  private readonly key: Promise<webcrypto.CryptoKey>;
   /**
    * `exp` (epoch ms) of the token each verified principal came from. Kept beside the
    * principal, not in it, so the Principal shape stays what every module compares;
@@ -26,7 +32,8 @@ export class TokenService {
    */
   private readonly expiry = new WeakMap<Principal, number>();
   constructor(secret: string) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = webcrypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    this.key.catch(() => {}); // a key that cannot be imported fails each sign and verify instead
   }
 
   async sign(p: { sub: string; name?: string; role?: Role; ttlSeconds?: number }): Promise<string> {
@@ -35,7 +42,7 @@ export class TokenService {
       .setSubject(p.sub)
       .setIssuedAt()
       .setExpirationTime(Math.floor(Date.now() / 1000) + (p.ttlSeconds ?? 3600))
-      .sign(this.key);
+      .sign(await this.key);
   }
 
   /** When the token `principal` was verified from expires (epoch ms); null for a token without `exp` or a principal not made by verify. */
@@ -46,7 +53,7 @@ export class TokenService {
   async verify(token: string | null | undefined): Promise<VerifyResult> {
     if (!token) return { ok: false, reason: 'missing' };
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
+      const { payload } = await jwtVerify(token, await this.key, { algorithms: ['HS256'] });
       const sub = userIdOf(payload);
       // Our own tokens always expire; the original system may issue `id` tokens without exp (JWT_EXPIRES_IN=-1).
       if (sub === null || (typeof payload.sub === 'string' && payload.exp === undefined)) return { ok: false, reason: 'invalid' };

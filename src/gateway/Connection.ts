@@ -8,16 +8,20 @@ import { jsonOf, type Dialect } from './Dialect.js';
 import type { GatewayMetrics } from './GatewayMetrics.js';
 import type { AckId, ErrorBody, IncomingEvent } from './protocol.js';
 import { TokenBucket } from './TokenBucket.js';
+import type { WheelItem } from './limits/ExpiryWheel.js';
+import { isUserRoomOf, userRoom } from './RoomPolicy.js';
 
-/** What the upgrade hands to uWS; `conn` is set in `open`. */
+/**
+ * What the upgrade hands to uWS, which copies it onto the socket object: `identity` until
+ * `open` makes the Connection from it (then null), `conn` from then on. Two properties
+ * fit the smallest property array uWS' socket object gets; four (sid, principal, ip, conn) did not.
+ */
 export interface SocketData {
-  readonly sid: string;
-  readonly principal: Principal;
-  readonly ip: string;
-  conn?: Connection;
+  identity: ConnectionIdentity | null;
+  conn: Connection | null;
 }
 
-/** Who a connection is, whichever dialect's socket carries it. */
+/** Who a connection is, whichever dialect's socket carries it; `ip` is for the open log only. */
 export interface ConnectionIdentity {
   readonly sid: string;
   readonly principal: Principal;
@@ -36,12 +40,29 @@ export interface ConnectionLimits {
   readonly maxRateViolations: number;
 }
 
-/** Shared by every connection of one endpoint: one reference per socket instead of three. */
+/** Shared by every connection of one endpoint: one reference per socket instead of four. */
 export interface ConnectionEnv {
+  readonly dialect: Dialect;
   readonly limits: ConnectionLimits;
   readonly metrics: GatewayMetrics;
   readonly log: Logger;
 }
+
+/** How a socket is in a room: its own `user:<id>` room is delivered through the user's socket index, every other through a native topic. */
+export const RoomVia = { NONE: 0, OWNER: 1, TOPIC: 2 } as const;
+export type RoomVia = (typeof RoomVia)[keyof typeof RoomVia];
+
+/** A socket's frame rate: its bucket and the over-rate frames in a row, made at the first frame. */
+class FrameRate extends TokenBucket {
+  violations = 0;
+}
+
+/** Bits of `Connection.flags`: three booleans in one field (8 B each, per idle socket). */
+const CLOSED = 1;
+/** Corked by us or by the uWS callback we run in: sends skip their own cork. */
+const CORKED = 2;
+/** A frame is being dispatched: publishes wait for its ack. */
+const HOLDING = 4;
 
 /** What the rate check decided for one incoming frame. */
 export const RateVerdict = { OK: 0, LIMITED: 1, CLOSE: 2 } as const;
@@ -63,22 +84,25 @@ export type RateVerdict = (typeof RateVerdict)[keyof typeof RateVerdict];
  * 12× slower per CPU-second (bench/ws/bareUwsServer.ts).
  *
  * Idle sockets are the common case, so per-socket state is small and lazy: no queue
- * promise while idle, no token bucket before the first frame, no notes set until a
- * note is joined, one shared reference for limits/metrics/log.
+ * promise while idle, no token bucket before the first frame, no room or notes set until
+ * a room beyond the socket's own user room or a note is joined, one shared reference for
+ * limits/metrics/log, the expiry wheel's place kept here instead of in a map.
  */
-export class Connection {
+export class Connection implements WheelItem {
   readonly sid: string;
-  readonly ip: string;
   readonly connectedAt: number;
   principal: Principal;
-  /** Rooms this socket is in (uWS topics), maintained by RoomHub. */
-  readonly rooms = new Set<string>();
-  private closed = false;
-  /** True while this socket is corked by us or by the uWS callback we run in: sends skip their own cork. */
-  private corked = false;
-  /** Set while a frame is dispatched: publishes wait for its ack. */
-  private holding = false;
-  private violations = 0;
+  wheelSlot = -1;
+  wheelIndex = 0;
+  /**
+   * The user whose `user:<id>` room this socket is in as one of that user's sockets (null:
+   * none). Kept apart from `topicRooms` because it is not a uWS topic: RoomHub delivers it
+   * through the user's sockets (a native topic per user cost ~0.5 KB per idle socket).
+   */
+  private ownRoomUser: string | null = null;
+  /** Every other room, each a uWS topic; made at the first (most sockets are only in their user room). */
+  private topicRooms: Set<string> | null = null;
+  private flags = 0;
   /** Frames queued or running asynchronously; 0 = the fast path is open. */
   private pending = 0;
   private tail: Promise<void> | null = null;
@@ -86,23 +110,107 @@ export class Connection {
   private held: Array<string | Uint8Array | boolean> | null = null;
   private noteSet: Set<string> | null = null;
   /** Made at the first frame: a bucket made at open would be full by then anyway, and idle sockets never need one. */
-  private bucket: TokenBucket | null = null;
+  private rate: FrameRate | null = null;
 
   constructor(
     private readonly ws: WebSocket<any>,
     data: ConnectionIdentity,
-    readonly dialect: Dialect,
     private readonly env: ConnectionEnv,
     now: number,
   ) {
     this.sid = data.sid;
-    this.ip = data.ip;
-    this.principal = data.principal;
+    // A copy: the verified object is the key of TokenService's expiry WeakMap, whose entry
+    // would live as long as the socket; the gateway reads the expiry once, at open.
+    const { userId, name, role } = data.principal;
+    this.principal = { userId, name, role };
     this.connectedAt = now;
+  }
+
+  get dialect(): Dialect {
+    return this.env.dialect;
+  }
+
+  private get closed(): boolean {
+    return (this.flags & CLOSED) !== 0;
+  }
+
+  private set closed(on: boolean) {
+    this.flags = on ? this.flags | CLOSED : this.flags & ~CLOSED;
+  }
+
+  private get corked(): boolean {
+    return (this.flags & CORKED) !== 0;
+  }
+
+  private set corked(on: boolean) {
+    this.flags = on ? this.flags | CORKED : this.flags & ~CORKED;
+  }
+
+  private get holding(): boolean {
+    return (this.flags & HOLDING) !== 0;
+  }
+
+  private set holding(on: boolean) {
+    this.flags = on ? this.flags | HOLDING : this.flags & ~HOLDING;
   }
 
   get isOpen(): boolean {
     return !this.closed;
+  }
+
+  /** Whether the socket is in `room` (RoomHub maintains it). */
+  inRoom(room: string): boolean {
+    return (this.ownRoomUser !== null && isUserRoomOf(room, this.ownRoomUser)) || (this.topicRooms?.has(room) ?? false);
+  }
+
+  /** Whether the socket is in `user:<userId>` as that user's socket (not through the room's topic). */
+  ownsUserRoomOf(userId: string): boolean {
+    return this.ownRoomUser === userId;
+  }
+
+  /** Whether the socket is subscribed to the room's native topic. */
+  inTopic(room: string): boolean {
+    return this.topicRooms?.has(room) ?? false;
+  }
+
+  get roomCount(): number {
+    return (this.ownRoomUser === null ? 0 : 1) + (this.topicRooms?.size ?? 0);
+  }
+
+  /** The rooms the socket is in, as a new array (safe to leave rooms while walking it). */
+  roomList(): string[] {
+    const list = this.ownRoomUser === null ? [] : [userRoom(this.ownRoomUser)];
+    if (this.topicRooms) list.push(...this.topicRooms);
+    return list;
+  }
+
+  /** Records a room the socket is not in yet; how it is reached decides whether RoomHub subscribes its topic. */
+  addRoom(room: string): RoomVia {
+    if (this.ownRoomUser === null && isUserRoomOf(room, this.principal.userId)) {
+      this.ownRoomUser = this.principal.userId;
+      return RoomVia.OWNER;
+    }
+    (this.topicRooms ??= new Set()).add(room);
+    return RoomVia.TOPIC;
+  }
+
+  /** Forgets a room; how the socket was in it (NONE: it was not). */
+  removeRoom(room: string): RoomVia {
+    if (this.ownRoomUser !== null && isUserRoomOf(room, this.ownRoomUser)) {
+      this.ownRoomUser = null;
+      return RoomVia.OWNER;
+    }
+    if (!this.topicRooms?.delete(room)) return RoomVia.NONE;
+    if (this.topicRooms.size === 0) this.topicRooms = null;
+    return RoomVia.TOPIC;
+  }
+
+  /** Forgets every room and returns them (a closed socket: uWS already dropped its topics). */
+  clearRooms(): string[] {
+    const list = this.roomList();
+    this.ownRoomUser = null;
+    this.topicRooms = null;
+    return list;
   }
 
   /** Note documents this socket joined over Socket.IO (`ydoc:document:join`), left on close. Allocated on first use. */
@@ -130,13 +238,13 @@ export class Connection {
    * RATE_LIMITED; `maxRateViolations` of them in a row close the socket.
    */
   checkRate(now: number): RateVerdict {
-    this.bucket ??= new TokenBucket(this.env.limits.messagesPerSecond, this.env.limits.messageBurst, now);
-    if (this.bucket.take(now)) {
-      this.violations = 0;
+    const rate = (this.rate ??= new FrameRate(this.env.limits.messagesPerSecond, this.env.limits.messageBurst, now));
+    if (rate.take(now)) {
+      rate.violations = 0;
       return RateVerdict.OK;
     }
-    this.violations += 1;
-    return this.violations >= this.env.limits.maxRateViolations ? RateVerdict.CLOSE : RateVerdict.LIMITED;
+    rate.violations += 1;
+    return rate.violations >= this.env.limits.maxRateViolations ? RateVerdict.CLOSE : RateVerdict.LIMITED;
   }
 
   /**

@@ -3,7 +3,7 @@ import type { Coordination } from '../coordination/ports.js';
 import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { CloseCodes, describeClose, type CloseCode } from './CloseCodes.js';
-import type { Connection } from './Connection.js';
+import type { Connection, ConnectionIdentity } from './Connection.js';
 import { upsertSession, type CoreEventsContext } from './coreEvents.js';
 import type { GatewayMetrics } from './GatewayMetrics.js';
 import { ExpiryWheel } from './limits/ExpiryWheel.js';
@@ -31,9 +31,13 @@ export interface ConnectionSetDeps {
  * sockets live in the same set, so counts and shutdown cover both.
  */
 export class ConnectionSet {
-  private readonly connections = new Set<Connection>();
-  /** user id → that user's open sockets: the per-user socket limit and membership evictions. */
-  private readonly byUser = new Map<string, Set<Connection>>();
+  /**
+   * user id → that user's open sockets (the per-user socket limit, membership evictions,
+   * the delivery of `user:<id>` rooms): the socket itself while the user has one (the
+   * common case), an array beyond that. Also the set of every open socket.
+   */
+  private readonly byUser = new Map<string, Connection | Connection[]>();
+  private size = 0;
   /** Closes a socket once its token's `exp` passes (one interval for all). */
   private readonly expiry: ExpiryWheel<Connection>;
   /** Pool clean-ups of closed sockets not finished yet (awaited on shutdown). */
@@ -52,44 +56,48 @@ export class ConnectionSet {
    * CONNECT), so the refusal reaches only that caller.
    */
   admitUser(principal: Principal): void {
-    const open = this.byUser.get(principal.userId)?.size ?? 0;
+    const entry = this.byUser.get(principal.userId);
+    const open = entry === undefined ? 0 : Array.isArray(entry) ? entry.length : 1;
     if (open >= this.deps.socketsPerUser) {
       throw new SwitchyardError(ErrorCode.QUOTA_EXCEEDED, `at most ${this.deps.socketsPerUser} open sockets per user`);
     }
   }
 
-  /** The open sockets of one user on this instance. */
-  ofUser(userId: string): readonly Connection[] {
-    return [...(this.byUser.get(userId) ?? [])];
+  /** The open sockets of one user on this instance, as a new array (a send may close one, which unindexes it). */
+  ofUser(userId: string): Connection[] {
+    const entry = this.byUser.get(userId);
+    return entry === undefined ? [] : Array.isArray(entry) ? [...entry] : [entry];
   }
 
   /** After `user-join` rebound the socket (maybe to another user, maybe a fresher token): re-index it and its expiry. */
   rebound(conn: Connection, previousUserId: string): void {
-    if (!this.connections.has(conn)) return;
     if (previousUserId !== conn.principal.userId) {
-      this.unindex(conn, previousUserId);
+      if (!this.unindex(conn, previousUserId)) return;
       this.index(conn);
+    } else if (!this.indexed(conn)) {
+      return;
     }
     this.expiry.track(conn, this.deps.core.tokens.expiresAt(conn.principal));
   }
 
-  opened(conn: Connection): void {
-    this.connections.add(conn);
+  /** `identity` is what the socket was made from: its verified principal carries the token's expiry. */
+  opened(conn: Connection, identity: ConnectionIdentity): void {
     this.index(conn);
-    this.expiry.track(conn, this.deps.core.tokens.expiresAt(conn.principal));
+    this.size += 1;
+    this.expiry.track(conn, this.deps.core.tokens.expiresAt(identity.principal));
     upsertSession(this.deps.core, conn).catch((err: unknown) => {
       this.deps.log.error({ sid: conn.sid, err: errorMessage(err) }, 'session upsert failed');
     });
     // Queued first, so frames sent right after open wait until the user room reaches every instance.
     conn.enqueue(() => this.deps.rooms.join(conn, userRoom(conn.principal.userId)));
-    this.deps.log.debug({ sid: conn.sid, user: conn.principal.userId, ip: conn.ip, dialect: conn.dialect.name }, 'socket open');
+    this.deps.log.debug({ sid: conn.sid, user: conn.principal.userId, ip: identity.ip, dialect: conn.dialect.name }, 'socket open');
   }
 
   /** From the uWS `close` handler: the handle is invalid from here on. */
   closed(conn: Connection, code: number, message: ArrayBuffer): void {
     conn.markClosed();
-    if (!this.connections.delete(conn)) return;
-    this.unindex(conn, conn.principal.userId);
+    if (!this.unindex(conn, conn.principal.userId)) return;
+    this.size -= 1;
     this.expiry.untrack(conn);
     this.deps.rooms.leaveAll(conn);
     const close = describeClose(code, Buffer.from(message).toString('utf8'));
@@ -105,12 +113,13 @@ export class ConnectionSet {
   }
 
   count(): number {
-    return this.connections.size;
+    return this.size;
   }
 
   /** Closes every socket with `close` (e.g. GOING_AWAY on shutdown). */
   closeAll(close: CloseCode): void {
-    for (const conn of [...this.connections]) conn.end(close);
+    const all = [...this.byUser.values()].flat();
+    for (const conn of all) conn.end(close);
   }
 
   /** Stops the expiry interval (gateway close). */
@@ -120,15 +129,30 @@ export class ConnectionSet {
 
   private index(conn: Connection): void {
     const userId = conn.principal.userId;
-    let set = this.byUser.get(userId);
-    if (!set) this.byUser.set(userId, (set = new Set()));
-    set.add(conn);
+    const entry = this.byUser.get(userId);
+    if (entry === undefined) this.byUser.set(userId, conn);
+    else if (Array.isArray(entry)) entry.push(conn);
+    else this.byUser.set(userId, [entry, conn]);
   }
 
-  private unindex(conn: Connection, userId: string): void {
-    const set = this.byUser.get(userId);
-    if (!set?.delete(conn)) return;
-    if (set.size === 0) this.byUser.delete(userId);
+  private indexed(conn: Connection): boolean {
+    const entry = this.byUser.get(conn.principal.userId);
+    return entry === conn || (Array.isArray(entry) && entry.includes(conn));
+  }
+
+  /** False when the socket was not indexed under `userId`. */
+  private unindex(conn: Connection, userId: string): boolean {
+    const entry = this.byUser.get(userId);
+    if (entry === conn) {
+      this.byUser.delete(userId);
+      return true;
+    }
+    if (!Array.isArray(entry)) return false;
+    const at = entry.indexOf(conn);
+    if (at < 0) return false;
+    entry.splice(at, 1);
+    if (entry.length === 1) this.byUser.set(userId, entry[0]!);
+    return true;
   }
 
   /** Resolves when the pools no longer hold any closed socket's session or usage. */

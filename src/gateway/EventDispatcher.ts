@@ -40,7 +40,10 @@ export class EventDispatcher {
         principal: conn.principal,
         sid: conn.sid,
         data,
-        rooms: conn.rooms,
+        // A copy made when asked for: most handlers never look, and a socket keeps no Set for its own user room.
+        get rooms() {
+          return new Set(conn.roomList());
+        },
         get isOpen() {
           return conn.isOpen;
         },

@@ -53,7 +53,7 @@ export class EventSocket {
   private readonly env: ConnectionEnv;
 
   constructor(private readonly deps: EventSocketDeps) {
-    this.env = Object.freeze({ limits: deps.limits, metrics: deps.metrics, log: deps.log });
+    this.env = Object.freeze({ dialect: JsonDialect, limits: deps.limits, metrics: deps.metrics, log: deps.log });
   }
 
   behavior(): WebSocketBehavior<SocketData> {
@@ -71,7 +71,7 @@ export class EventSocket {
         admit: this.deps.admit,
         userData: ({ principal, ip }) => {
           this.deps.connections.admitUser(principal); // per-user socket limit: 429 SWY_QUOTA_EXCEEDED
-          return { sid: flatUuid(), principal, ip };
+          return { identity: { sid: flatUuid(), principal, ip }, conn: null };
         },
         onReject: (reason) => this.deps.metrics.upgradesRejected.inc({ reason }),
       }),
@@ -82,9 +82,12 @@ export class EventSocket {
   }
 
   private onOpen(ws: WebSocket<SocketData>): void {
-    const conn = new Connection(ws, ws.getUserData(), JsonDialect, this.env, this.deps.now());
-    ws.getUserData().conn = conn;
-    this.deps.connections.opened(conn);
+    const data = ws.getUserData();
+    const identity = data.identity!;
+    const conn = new Connection(ws, identity, this.env, this.deps.now());
+    data.identity = null;
+    data.conn = conn;
+    this.deps.connections.opened(conn, identity);
   }
 
   private onMessage(ws: WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean): void {

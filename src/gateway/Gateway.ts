@@ -31,7 +31,7 @@ import { coordinationReadiness, registerSystemRoutes } from './systemRoutes.js';
 import { KeyedRateLimiter } from './TokenBucket.js';
 import { RestLimits } from './limits/RestLimits.js';
 import { WindowQuota } from './limits/WindowQuota.js';
-import { ExpiryWheel } from './limits/ExpiryWheel.js';
+import { ExpiryWheel, type WheelItem } from './limits/ExpiryWheel.js';
 import { loadUws, type LoadedUws } from './uws.js';
 
 export interface GatewayDeps {
@@ -59,6 +59,11 @@ export interface GatewayDeps {
   readonly uws?: LoadedUws;
 }
 
+/** A socket of an extra route (`/doc/*`) waiting for its token's expiry. */
+interface RouteSocket extends WheelItem {
+  readonly ws: WebSocket<unknown>;
+}
+
 /** How often forgotten per-IP upgrade buckets are pruned. */
 const PRUNE_EVERY_MS = 60_000;
 
@@ -84,7 +89,8 @@ export class Gateway {
   private readonly upgradeLimiter: KeyedRateLimiter;
   private readonly restLimits: RestLimits;
   /** Closes sockets of extra routes (`/doc/*`) when their token expires. */
-  private readonly routeWheel: ExpiryWheel<WebSocket<unknown>>;
+  private readonly routeWheel: ExpiryWheel<RouteSocket>;
+  private readonly routeSockets = new Map<WebSocket<unknown>, RouteSocket>();
   private readonly now: () => number;
   private listenSocket: us_listen_socket | null = null;
   private boundPort = 0;
@@ -106,7 +112,7 @@ export class Gateway {
     log.info({ uwsNative: this.native, binary: this.uws.binary }, this.native ? 'uWebSockets.js: native' : 'uWebSockets.js: JS FALLBACK (slow)');
     this.now = deps.now ?? Date.now;
     this.app = this.uws.uws.App();
-    this.routeWheel = new ExpiryWheel((ws) => ws.end(CloseCodes.TOKEN_EXPIRED.code, CloseCodes.TOKEN_EXPIRED.reason), this.now);
+    this.routeWheel = new ExpiryWheel((s) => s.ws.end(CloseCodes.TOKEN_EXPIRED.code, CloseCodes.TOKEN_EXPIRED.reason), this.now);
     this.upgradeLimiter = new KeyedRateLimiter(gw.upgradesPerSecondPerIp, gw.upgradeBurstPerIp);
     this.pruneTimer = setInterval(() => {
       this.upgradeLimiter.prune(this.now());
@@ -119,7 +125,9 @@ export class Gateway {
       native: this.native,
     });
     // Both dialects' native topics per room; a broadcast is framed once per dialect with members.
-    this.rooms = new RoomHub(this.app, deps.coordination.bus, deps.instanceId, this.metrics, log, [JsonDialect, SioDialect]);
+    this.rooms = new RoomHub(this.app, deps.coordination.bus, deps.instanceId, this.metrics, log, [JsonDialect, SioDialect], (userId) =>
+      this.connections.ofUser(userId),
+    );
     this.dispatcher = new EventDispatcher(log);
     const members = deps.coordination.roomMembers;
     const authorizeRoom = membershipRule({ members, open: config.rooms.open, hook: deps.authorizeRoom });
@@ -292,11 +300,19 @@ export class Gateway {
       open: (ws) => {
         const principal = (ws.getUserData() as { principal?: Principal }).principal;
         const at = principal ? this.deps.tokens.expiresAt(principal) : null;
-        if (at !== null) this.routeWheel.track(ws as WebSocket<unknown>, at);
+        if (at !== null) {
+          const tracked: RouteSocket = { ws: ws as WebSocket<unknown>, wheelSlot: -1, wheelIndex: 0 };
+          this.routeSockets.set(tracked.ws, tracked);
+          this.routeWheel.track(tracked, at);
+        }
         open?.(ws);
       },
       close: (ws, code, message) => {
-        this.routeWheel.untrack(ws as WebSocket<unknown>);
+        const tracked = this.routeSockets.get(ws as WebSocket<unknown>);
+        if (tracked) {
+          this.routeSockets.delete(tracked.ws);
+          this.routeWheel.untrack(tracked);
+        }
         close?.(ws, code, message);
       },
     });

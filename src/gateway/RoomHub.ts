@@ -2,9 +2,10 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import { BackendUnavailableError, errorMessage } from '../errors.js';
 import type { MessageBus, Unsubscribe } from '../coordination/ports.js';
 import type { Logger } from '../observability/logger.js';
-import type { Connection } from './Connection.js';
+import { RoomVia, type Connection } from './Connection.js';
 import { jsonOf, type Dialect } from './Dialect.js';
 import type { GatewayMetrics } from './GatewayMetrics.js';
+import { userOfRoom } from './RoomPolicy.js';
 
 /** The bus topic that carries a room's frames between instances. */
 export const roomTopic = (room: string): string => `room:${room}`;
@@ -30,7 +31,10 @@ interface LocalRoom {
  * Frames are dialect-neutral: `<origin instance id>\n<event JSON>\n<data JSON>` on the bus
  * (JSON escapes newlines, so the cuts are unambiguous); an instance drops its own echo.
  * Each dialect has its own native topic per room, and a broadcast is framed once per
- * dialect that has local members — not once per socket.
+ * dialect that has local members — not once per socket. A socket's own `user:<id>` room
+ * is the exception: every socket is in one, and a native topic per user cost ~0.5 KB of
+ * uWS memory per idle socket, so it is delivered to the user's sockets (`socketsOf`)
+ * directly; only another user's room joined by an admin uses the topic.
  */
 export class RoomHub {
   private readonly local = new Map<string, LocalRoom>();
@@ -47,6 +51,8 @@ export class RoomHub {
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
     private readonly dialects: readonly Dialect[],
+    /** The open sockets of a user on this instance (they may be in its `user:` room as its owners). */
+    private readonly socketsOf: (userId: string) => readonly Connection[],
   ) {
     if (instanceId.includes('\n')) throw new TypeError('instanceId must not contain a newline');
     bus.onConnectionChange((connected) => {
@@ -60,9 +66,8 @@ export class RoomHub {
    * synchronous, so the frame that asked for it stays on the fast path.
    */
   join(conn: Connection, room: string): void | Promise<void> {
-    if (!conn.rooms.has(room)) {
-      conn.rooms.add(room);
-      conn.subscribe(room);
+    if (!conn.inRoom(room)) {
+      if (conn.addRoom(room) === RoomVia.TOPIC) conn.subscribe(room);
       const state = this.local.get(room) ?? this.open(room);
       state.members += 1;
     }
@@ -71,16 +76,16 @@ export class RoomHub {
 
   /** Removes the socket from the room; false when it was not in it. */
   leave(conn: Connection, room: string): boolean {
-    if (!conn.rooms.delete(room)) return false;
-    conn.unsubscribe(room);
+    const via = conn.removeRoom(room);
+    if (via === RoomVia.NONE) return false;
+    if (via === RoomVia.TOPIC) conn.unsubscribe(room);
     this.release(room);
     return true;
   }
 
   /** Forgets every room of a closed socket (uWS already dropped its topics). */
   leaveAll(conn: Connection): void {
-    for (const room of conn.rooms) this.release(room);
-    conn.rooms.clear();
+    for (const room of conn.clearRooms()) this.release(room);
   }
 
   /**
@@ -214,7 +219,7 @@ export class RoomHub {
       const frame = dialect.event(eventJson, dataJson);
       if (excluding) {
         // Published through the excluded socket: uWS skips it on its own topic, reaches everyone on the other.
-        if (exclude.dialect === dialect && exclude.rooms.has(room)) members -= 1;
+        if (exclude.dialect === dialect && exclude.inTopic(room)) members -= 1;
         exclude.publishExcludingSelf(topic, frame);
       } else {
         this.app.publish(topic, frame, false);
@@ -222,5 +227,20 @@ export class RoomHub {
       receivers += members;
     }
     if (receivers > 0) this.metrics.countOut(receivers);
+    const owner = userOfRoom(room);
+    if (owner !== null) this.deliverToOwners(owner, eventJson, dataJson, exclude);
+  }
+
+  /** A `user:<id>` room's own sockets (Connection.send counts them and closes a slow one as a topic would). */
+  private deliverToOwners(userId: string, eventJson: string, dataJson: string, exclude?: Connection): void {
+    const sockets = this.socketsOf(userId);
+    if (sockets.length === 0) return;
+    // Framed once per dialect, like a topic publish.
+    const frames: Array<string | undefined> = [];
+    for (const conn of sockets) {
+      if (conn === exclude || !conn.ownsUserRoomOf(userId)) continue;
+      const d = this.dialects.indexOf(conn.dialect);
+      conn.send((frames[d] ??= conn.dialect.event(eventJson, dataJson)));
+    }
   }
 }

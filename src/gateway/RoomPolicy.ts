@@ -1,7 +1,16 @@
 import type { Principal } from '../auth/tokens.js';
 
 export { RoomKind, parseRoom, userRoom, channelRoom, type RoomName } from '../http/rooms.js';
-import { RoomKind, type RoomName } from '../http/rooms.js';
+import { RoomKind, userRoom, type RoomName } from '../http/rooms.js';
+
+const USER_ROOM_PREFIX = userRoom('');
+
+/** Whether `room` is `user:<userId>`, without building the string. */
+export const isUserRoomOf = (room: string, userId: string): boolean =>
+  room.length === USER_ROOM_PREFIX.length + userId.length && room.startsWith(USER_ROOM_PREFIX) && room.endsWith(userId);
+
+/** The user id of a `user:<id>` room; null for any other room. */
+export const userOfRoom = (room: string): string | null => (room.startsWith(USER_ROOM_PREFIX) ? room.slice(USER_ROOM_PREFIX.length) : null);
 
 /**
  * May `principal` join `room` (a chat/channel/note room)? The docs and chats modules

@@ -30,7 +30,7 @@ export function registerChannelEvents(dispatcher: EventDispatcher, ctx: CoreEven
       if (await mayJoin(conn.principal, { kind: RoomKind.CHANNEL, id }, ctx.authorizeRoom)) allowed.push(id);
     }
     // All or nothing: a client over the per-socket room limit learns it instead of getting an arbitrary subset.
-    assertRoomsLeft(ctx, conn, allowed.filter((id) => !conn.rooms.has(channelRoom(id))).length);
+    assertRoomsLeft(ctx, conn, allowed.filter((id) => !conn.inRoom(channelRoom(id))).length);
     const joined: string[] = [];
     for (const id of allowed) {
       if (!conn.isOpen) break;
@@ -59,7 +59,7 @@ export function registerChannelEvents(dispatcher: EventDispatcher, ctx: CoreEven
     const chatId = requireString(body, 'chat_id', ClientEvent.CHAT);
     const chat = `${RoomKind.CHAT}:${chatId}`;
     const relay = (room: string) => ctx.rooms.relay(room, ServerEvent.EVENTS, { chat_id: chatId, user_id: conn.principal.userId, data: body.data ?? null }, conn);
-    if (conn.rooms.has(chat)) {
+    if (conn.inRoom(chat)) {
       relay(chat);
       return {};
     }

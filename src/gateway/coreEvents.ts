@@ -32,7 +32,7 @@ export interface CoreEventsContext {
  * room may cost a Redis SUBSCRIBE). The caller has checked the membership rule.
  */
 export async function joinRoom(ctx: CoreEventsContext, conn: Connection, room: string): Promise<void> {
-  assertRoomsLeft(ctx, conn, conn.rooms.has(room) ? 0 : 1);
+  assertRoomsLeft(ctx, conn, conn.inRoom(room) ? 0 : 1);
   if (conn.isOpen) await ctx.rooms.join(conn, room);
 }
 
@@ -51,7 +51,7 @@ export async function confirmMembership(ctx: CoreEventsContext, conn: Connection
 
 /** Throws SWY_QUOTA_EXCEEDED when `more` new rooms would pass the per-socket limit. */
 export function assertRoomsLeft(ctx: CoreEventsContext, conn: Connection, more: number): void {
-  if (more > 0 && conn.rooms.size + more > ctx.maxRoomsPerSocket) {
+  if (more > 0 && conn.roomCount + more > ctx.maxRoomsPerSocket) {
     throw new SwitchyardError(ErrorCode.QUOTA_EXCEEDED, `at most ${ctx.maxRoomsPerSocket} rooms per socket`);
   }
 }
@@ -62,12 +62,12 @@ export function assertRoomsLeft(ctx: CoreEventsContext, conn: Connection, more: 
  * documents it may not read). Issue 13 #12.
  */
 async function dropForbiddenRooms(ctx: CoreEventsContext, conn: Connection): Promise<void> {
-  for (const room of [...conn.rooms]) {
+  for (const room of conn.roomList()) {
     const name = parseRoom(room);
     if (!name || !conn.isOpen) continue; // ydoc:<id> note rooms follow their documents (recheckNotes)
     if (!(await mayJoin(conn.principal, name, ctx.authorizeRoom))) ctx.rooms.leave(conn, room);
   }
-  if (conn.notes.size > 0 && conn.isOpen) await ctx.recheckNotes?.(conn);
+  if (conn.hasNotes && conn.isOpen) await ctx.recheckNotes?.(conn);
 }
 
 /**
@@ -88,7 +88,7 @@ export async function bindToken(ctx: CoreEventsContext, conn: Connection, data: 
   ctx.rebound?.(conn, previous.userId);
   if (otherUser) {
     // Another user now: nothing joined as the previous one may be kept.
-    for (const room of [...conn.rooms]) ctx.rooms.leave(conn, room);
+    for (const room of conn.roomList()) ctx.rooms.leave(conn, room);
     if (conn.hasNotes) await ctx.leaveNotes?.(conn);
     await ctx.rooms.join(conn, userRoom(result.principal.userId));
   } else if (previous.role === 'admin' && result.principal.role !== 'admin') {
@@ -149,7 +149,7 @@ export function registerCoreEvents(dispatcher: EventDispatcher, ctx: CoreEventsC
     const body = asObject(data, ClientEvent.CHANNEL);
     const channelId = requireString(body, 'channel_id', ClientEvent.CHANNEL);
     const room = channelRoom(channelId);
-    if (!conn.rooms.has(room)) {
+    if (!conn.inRoom(room)) {
       throw new SwitchyardError(ErrorCode.FORBIDDEN, `join ${room} before sending to it`);
     }
     const relay: Record<string, unknown> = {

@@ -8,17 +8,22 @@ import type { BusHandler, MessageBus, Unsubscribe } from '../ports.js';
  * which Redis pub/sub never does.
  */
 export class MemoryMessageBus implements MessageBus {
-  private readonly topics = new Map<string, Set<BusHandler>>();
+  /**
+   * topic → its handler, or its handlers once there are several. Most topics have one
+   * (a room's subscription per instance): a Set each cost ~170 B per topic, and the
+   * gateway subscribes a topic per connected user.
+   */
+  private readonly topics = new Map<string, BusHandler | BusHandler[]>();
 
   constructor(private readonly log: Logger) {}
 
   async publish(topic: string, payload: string): Promise<void> {
-    const handlers = this.topics.get(topic);
-    if (!handlers) return;
-    for (const handler of [...handlers]) {
+    const entry = this.topics.get(topic);
+    if (entry === undefined) return;
+    for (const handler of typeof entry === 'function' ? [entry] : [...entry]) {
       queueMicrotask(() => {
         // A subscriber that left before the microtask ran gets nothing, as after UNSUBSCRIBE.
-        if (!this.topics.get(topic)?.has(handler)) return;
+        if (!this.has(topic, handler)) return;
         try {
           handler(payload, topic);
         } catch (err) {
@@ -29,14 +34,26 @@ export class MemoryMessageBus implements MessageBus {
   }
 
   async subscribe(topic: string, handler: BusHandler): Promise<Unsubscribe> {
-    let handlers = this.topics.get(topic);
-    if (!handlers) this.topics.set(topic, (handlers = new Set()));
-    handlers.add(handler);
+    const entry = this.topics.get(topic);
+    if (entry === undefined) this.topics.set(topic, handler);
+    else if (typeof entry === 'function') {
+      if (entry !== handler) this.topics.set(topic, [entry, handler]);
+    } else if (!entry.includes(handler)) entry.push(handler);
     return async () => {
-      const set = this.topics.get(topic);
-      if (!set?.delete(handler)) return;
-      if (set.size === 0) this.topics.delete(topic);
+      const now = this.topics.get(topic);
+      if (now === handler) this.topics.delete(topic);
+      else if (Array.isArray(now)) {
+        const at = now.indexOf(handler);
+        if (at < 0) return;
+        now.splice(at, 1);
+        if (now.length === 1) this.topics.set(topic, now[0]!);
+      }
     };
+  }
+
+  private has(topic: string, handler: BusHandler): boolean {
+    const entry = this.topics.get(topic);
+    return entry === handler || (Array.isArray(entry) && entry.includes(handler));
   }
 
   topicCount(): number {

@@ -1,12 +1,23 @@
 /**
+ * Where the wheel keeps an item: the tick of its bucket (-1: not tracked) and its index
+ * in that bucket. Stored on the item itself so an untrack needs no side map: at tens of
+ * thousands of idle sockets a Map entry plus a Set entry per socket cost ~80 B each.
+ */
+export interface WheelItem {
+  wheelSlot: number;
+  wheelIndex: number;
+}
+
+/**
  * Deadlines for many items on one interval: items are bucketed by tick (`tickMs`), and
  * each tick expires the buckets that came due — O(expired) per tick, one timer for
  * every socket instead of one per socket. Used to close sockets whose token passed
  * its `exp` (issue 13 #12: open sockets outlived their token). Precision is one tick.
+ * A bucket is a plain array; an untrack moves the bucket's last item into the hole.
  */
-export class ExpiryWheel<T> {
-  private readonly slots = new Map<number, Set<T>>();
-  private readonly slotOf = new Map<T, number>();
+export class ExpiryWheel<T extends WheelItem> {
+  private readonly slots = new Map<number, T[]>();
+  private tracked = 0;
   /** The last tick whose bucket was expired. */
   private cursor: number;
   private readonly timer: NodeJS.Timeout;
@@ -27,23 +38,29 @@ export class ExpiryWheel<T> {
     // Already due (or due in the current tick): the next tick expires it.
     const slot = Math.max(Math.floor(atMs / this.tickMs), this.cursor + 1);
     let bucket = this.slots.get(slot);
-    if (!bucket) this.slots.set(slot, (bucket = new Set()));
-    bucket.add(item);
-    this.slotOf.set(item, slot);
+    if (!bucket) this.slots.set(slot, (bucket = []));
+    item.wheelSlot = slot;
+    item.wheelIndex = bucket.length;
+    bucket.push(item);
+    this.tracked += 1;
   }
 
   untrack(item: T): void {
-    const slot = this.slotOf.get(item);
-    if (slot === undefined) return;
-    this.slotOf.delete(item);
-    const bucket = this.slots.get(slot)!;
-    bucket.delete(item);
-    if (bucket.size === 0) this.slots.delete(slot);
+    if (item.wheelSlot < 0) return;
+    const bucket = this.slots.get(item.wheelSlot)!;
+    const last = bucket.pop()!;
+    if (last !== item) {
+      bucket[item.wheelIndex] = last;
+      last.wheelIndex = item.wheelIndex;
+    }
+    if (bucket.length === 0) this.slots.delete(item.wheelSlot);
+    item.wheelSlot = -1;
+    this.tracked -= 1;
   }
 
   /** Items waiting to expire. */
   size(): number {
-    return this.slotOf.size;
+    return this.tracked;
   }
 
   /** Expires every bucket due by now (the interval calls it; tests may too). */
@@ -58,17 +75,17 @@ export class ExpiryWheel<T> {
       const bucket = this.slots.get(slot);
       if (!bucket) continue;
       this.slots.delete(slot);
-      for (const item of bucket) {
-        this.slotOf.delete(item);
-        this.onExpire(item);
-      }
+      this.tracked -= bucket.length;
+      for (const item of bucket) item.wheelSlot = -1;
+      for (const item of bucket) this.onExpire(item);
     }
   }
 
   close(): void {
     clearInterval(this.timer);
+    for (const bucket of this.slots.values()) for (const item of bucket) item.wheelSlot = -1;
     this.slots.clear();
-    this.slotOf.clear();
+    this.tracked = 0;
   }
 }
 

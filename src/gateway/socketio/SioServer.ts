@@ -37,11 +37,17 @@ export interface SioServerDeps {
   readonly admit: (ip: string) => { readonly reply: HttpReply; readonly reason: string } | null;
 }
 
-interface SioData {
+/** What the upgrade knows until the CONNECT packet: dropped once it passed (an idle socket keeps no token). */
+interface Upgraded {
   readonly ip: string;
   /** From `Authorization: Bearer` or `?token=` at the upgrade; the CONNECT packet's `auth.token` wins. */
   readonly token: string | null;
-  session?: EngineSession;
+}
+
+/** uWS copies it onto the socket object: `upgraded` until `open` hands it to the session. */
+interface SioData {
+  upgraded: Upgraded | null;
+  session: EngineSession | null;
 }
 
 /** Engine.IO state of one websocket; `conn` exists only once the CONNECT passed auth. */
@@ -51,7 +57,12 @@ class EngineSession {
   pingPending = false;
   closed = false;
   decoder: Decoder | null = null;
-  constructor(readonly ws: WebSocket<SioData>, readonly openedAt: number) {}
+  constructor(
+    readonly ws: WebSocket<SioData>,
+    readonly openedAt: number,
+    /** Null once connected. */
+    public upgraded: Upgraded | null,
+  ) {}
 
   sendText(frame: string): void {
     if (this.closed) return;
@@ -95,7 +106,7 @@ export class SioServer {
   private readonly env: ConnectionEnv;
 
   constructor(private readonly deps: SioServerDeps) {
-    this.env = Object.freeze({ limits: deps.limits, metrics: deps.metrics, log: deps.log });
+    this.env = Object.freeze({ dialect: SioDialect, limits: deps.limits, metrics: deps.metrics, log: deps.log });
     // One timer for every socket, not one per socket: at tens of thousands of sockets timers cost memory and wakeups.
     this.timer = setInterval(() => this.tick(), deps.limits.pingIntervalMs).unref();
     this.shared.on('decoded', (packet: Packet) => {
@@ -154,7 +165,7 @@ export class SioServer {
     }
     const token = bearerToken(req.getHeader('authorization')) ?? query.get('token');
     res.upgrade<SioData>(
-      { ip, token },
+      { upgraded: { ip, token }, session: null },
       req.getHeader('sec-websocket-key'),
       req.getHeader('sec-websocket-protocol'),
       req.getHeader('sec-websocket-extensions'),
@@ -163,8 +174,10 @@ export class SioServer {
   }
 
   private onOpen(ws: WebSocket<SioData>): void {
-    const session = new EngineSession(ws, this.deps.now());
-    ws.getUserData().session = session;
+    const data = ws.getUserData();
+    const session = new EngineSession(ws, this.deps.now(), data.upgraded);
+    data.upgraded = null;
+    data.session = session;
     this.sessions.add(session);
     const { pingIntervalMs, pingTimeoutMs, maxPayloadBytes } = this.deps.limits;
     session.sendText(
@@ -252,8 +265,9 @@ export class SioServer {
     if (session.conn || session.connecting) return;
     session.connecting = true;
     const auth = packet.data as { token?: unknown } | undefined;
-    const token = typeof auth?.token === 'string' ? auth.token : session.ws.getUserData().token;
-    const { ip } = session.ws.getUserData();
+    const upgraded = session.upgraded;
+    if (!upgraded) return;
+    const token = typeof auth?.token === 'string' ? auth.token : upgraded.token;
     // A failure of verify or of the accept path lands in the catch: never an unhandled rejection.
     this.deps.tokens
       .verify(token)
@@ -273,10 +287,12 @@ export class SioServer {
           session.sendText(encodeConnectError(`${code}: ${errorMessage(err)}`, { code }));
           return;
         }
-        const conn = new Connection(session.ws, { sid: newId(), principal: result.principal, ip }, SioDialect, this.env, this.deps.now());
+        const identity = { sid: newId(), principal: result.principal, ip: upgraded.ip };
+        const conn = new Connection(session.ws, identity, this.env, this.deps.now());
         session.conn = conn;
+        session.upgraded = null;
         session.sendText(encodeConnectOk(conn.sid));
-        this.deps.connections.opened(conn);
+        this.deps.connections.opened(conn, identity);
       })
       .catch((err: unknown) => {
         session.connecting = false;

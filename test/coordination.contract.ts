@@ -308,6 +308,18 @@ export function coordinationContract(name: string, makeBackend: () => Promise<Ba
         await waitFor(() => again.length === 1, { what: 'delivery after resubscribing' });
         assert.deepEqual(kept, ['x'], 'an unsubscribed handler gets nothing');
       });
+
+      it('publishFrame: every frame arrives once, in order, each payload the header then whole frames; a plain publish keeps its place', async () => {
+        const got: string[] = [];
+        await c.bus.subscribe('f', (p) => got.push(p));
+        const sent = ['\n1', '\n2', 'plain', '\n3', '\n4'];
+        // One turn: frames around a plain publish of the same topic (the bus may merge 1+2 and 3+4, never across it).
+        await Promise.all(sent.map((m) => (m === 'plain' ? c.bus.publish('f', m) : c.bus.publishFrame('f', 'hdr', m))));
+        const flat = () => got.flatMap((p) => (p.startsWith('hdr') ? p.slice('hdr'.length).split(/(?=\n)/) : [p]));
+        await waitFor(() => flat().length >= sent.length, { what: 'every frame delivered' });
+        assert.deepEqual(flat(), sent);
+        assert.ok(got.every((p) => p === 'plain' || /^hdr(\n\d)+$/.test(p)), JSON.stringify(got));
+      });
     });
 
     describe('instances', () => {

@@ -9,7 +9,7 @@ import { waitFor } from './helpers/wait.js';
 
 const session = (sid: string) => ({ sid, userId: `u-${sid}`, name: sid, role: 'user' as const, instanceId: 'i1', connectedAt: 1, lastSeenAt: 1 });
 
-// Hot-path commands of one event-loop turn go out as one pipeline (issue 14); each caller keeps its own answer.
+// Hot-path commands of one event-loop turn (or touch window) go out as one command (issue 14); each caller keeps its own answer.
 await describeRedis(
   'redis coordination: per-turn pipelines',
   (server) => {
@@ -23,6 +23,46 @@ await describeRedis(
         assert.equal((await coord.sessions.get('c'))?.lastSeenAt, 1_004, 'the touch was applied, not only answered');
         assert.equal(await coord.sessions.get('x'), null, 'a touch never creates a session');
       } finally {
+        await coord.close();
+      }
+    });
+
+    it('a window of more touches than one script call takes (1,200 sessions) still answers each', async () => {
+      const coord = await createRedisCoordination({ url: server.url, keyPrefix: randomPrefix() });
+      try {
+        const known = Array.from({ length: 1_200 }, (_, i) => `s${i}`);
+        await Promise.all(known.map((sid) => coord.sessions.upsert(session(sid))));
+        const sids = [...known, 'nope-1', 'nope-2'];
+        const touched = await Promise.all(sids.map((sid) => coord.sessions.touch(sid, 7_000)));
+        assert.deepEqual(touched, sids.map((sid) => !sid.startsWith('nope')));
+        assert.equal((await coord.sessions.get('s1199'))?.lastSeenAt, 7_000);
+        assert.equal((await coord.sessions.get('s0'))?.lastSeenAt, 7_000);
+      } finally {
+        await coord.close();
+      }
+    });
+
+    it('frames of one topic published in one turn go out as one message per 64 KB, header once, in order', async () => {
+      const keyPrefix = randomPrefix();
+      const coord = await createRedisCoordination({ url: server.url, keyPrefix });
+      const raw = new Redis(server.url);
+      try {
+        const messages: string[] = [];
+        raw.on('message', (_channel: string, message: string) => messages.push(message));
+        await raw.subscribe(`${keyPrefix}:room:r`);
+        const small = Array.from({ length: 100 }, (_, i) => `\n${i}`);
+        await Promise.all(small.map((f) => coord.bus.publishFrame('room:r', 'origin', f)));
+        await waitFor(() => messages.length >= 1, { what: 'the merged message' });
+        assert.deepEqual(messages, [`origin${small.join('')}`]);
+        messages.length = 0;
+        const big = Array.from({ length: 100 }, (_, i) => `\n${String(i).padEnd(1_000, '.')}`);
+        await Promise.all(big.map((f) => coord.bus.publishFrame('room:r', 'origin', f)));
+        await waitFor(() => messages.join('').length >= 100 * 1_001, { what: 'every frame' });
+        assert.equal(messages.length, 2, 'a merged message stops growing at 64 KB');
+        assert.ok(messages.every((m) => m.startsWith('origin\n')));
+        assert.equal(messages.map((m) => m.slice('origin'.length)).join(''), big.join(''));
+      } finally {
+        raw.disconnect();
         await coord.close();
       }
     });

@@ -1,21 +1,22 @@
 import './helpers/guard.js';
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { createRedisCoordination } from '../src/coordination/redis/index.js';
 import type { Coordination } from '../src/coordination/ports.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
 import { describeRedis, randomPrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
-// The relay fast path (issue 14): the sender's ack does not wait for the bus, the bus publishes go out per turn.
+// The fast paths (issue 14): a relay's or a heartbeat's ack does not wait for Redis; the bus publishes go out per turn.
 await describeRedis(
   'gateway: events:channel relay on the fast path, Redis coordination',
   (server) => {
     let a: TestGateway;
     let b: TestGateway;
     const coords: Coordination[] = [];
+    const keyPrefix = randomPrefix();
     before(async () => {
-      const keyPrefix = randomPrefix();
       for (let i = 0; i < 2; i++) coords.push(await createRedisCoordination({ url: server.url, keyPrefix, busBackoff: { minMs: 100, maxMs: 400 } }));
       // Rooms are members-only by default: every user of these tests is a member of its channels (set on one backend, seen by both).
       for (const user of ['alice', 'bob', 'carol', 'dave', 'erin']) for (const room of ['channel:fast', 'channel:down']) await coords[0]!.roomMembers.add(room, user);
@@ -48,6 +49,41 @@ await describeRedis(
       }
       assert.equal(alice.events('events:channel').length, 0, 'no echo to the sender');
       for (const c of [alice, carol, bob]) c.close();
+    });
+
+    it('a bus message with a malformed frame is dropped whole; the next one is delivered, every frame in order', async () => {
+      const bob = await b.connect('bob');
+      await bob.request('join', { room: 'channel:fast' });
+      const raw = new Redis(server.url);
+      try {
+        const channel = `${keyPrefix}:room:channel:fast`;
+        const frame = (id: string) => `\n"events:channel"\n${JSON.stringify({ channel_id: 'fast', message_id: id })}`;
+        await raw.publish(channel, `intruder${frame('bad')}\n"events:channel"`);
+        await raw.publish(channel, `intruder${frame('ok-1')}${frame('ok-2')}`);
+        await waitFor(() => bob.events('events:channel').length >= 2, { what: 'the well-formed frames' });
+        assert.deepEqual(
+          bob.events('events:channel').map((f) => f.data?.message_id),
+          ['ok-1', 'ok-2'],
+        );
+      } finally {
+        raw.disconnect();
+        bob.close();
+      }
+    });
+
+    it('a heartbeat is acked while Redis cannot answer (stopped): its ack waits for no Redis reply', async () => {
+      const alice = await a.connect('alice');
+      await alice.request('heartbeat'); // the session exists and the socket is settled
+      process.kill(server.pid!, 'SIGSTOP');
+      try {
+        const reply = await alice.request('heartbeat');
+        assert.equal(reply.error, undefined);
+        assert.deepEqual(reply.data, {});
+      } finally {
+        process.kill(server.pid!, 'SIGCONT');
+      }
+      await waitFor(() => coords[0]!.ping(), { what: 'Redis answering again' });
+      alice.close();
     });
 
     it('while the bus is down the sender learns it (BACKEND_UNAVAILABLE) and local members still get the frame', async () => {

@@ -142,6 +142,14 @@ export type Unsubscribe = () => Promise<void>;
  */
 export interface MessageBus {
   publish(topic: string, payload: string): Promise<void>;
+  /**
+   * Publishes `header + frame` for a handler that reads a stream of self-delimiting frames
+   * (RoomHub's each begin with a newline). Frames of one topic and header published in one
+   * event-loop turn may arrive as one payload — the header once, then the frames in order —
+   * so a burst costs one message instead of one per frame. Order holds within the topic;
+   * messages of other topics published in the same turn may arrive before or after.
+   */
+  publishFrame(topic: string, header: string, frame: string): Promise<void>;
   /** Subscribes the handler; the returned function removes it (and the topic subscription when it was the last). */
   subscribe(topic: string, handler: BusHandler): Promise<Unsubscribe>;
   /** Number of topics this process is subscribed to. */

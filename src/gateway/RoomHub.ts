@@ -12,6 +12,7 @@ export const roomTopic = (room: string): string => `room:${room}`;
 
 /** In the event slot of a bus frame: a control frame for the instances (never valid event JSON, never sent to sockets). */
 const CONTROL = '!control';
+const NEWLINE = 10;
 
 interface LocalRoom {
   members: number;
@@ -28,8 +29,9 @@ interface LocalRoom {
  * Rooms: uWS native topics deliver locally; the coordination bus carries frames to
  * other instances. This instance subscribes to a room's bus topic only while it has
  * a local member (as y-redis does), so no node receives every room's traffic.
- * Frames are dialect-neutral: `<origin instance id>\n<event JSON>\n<data JSON>` on the bus
- * (JSON escapes newlines, so the cuts are unambiguous); an instance drops its own echo.
+ * Frames are dialect-neutral: `<origin instance id>` then one or more `\n<event JSON>\n<data JSON>`
+ * on the bus (JSON escapes newlines, so the cuts are unambiguous; the bus merges a room's frames
+ * of one loop turn into one message); an instance drops its own echo unread.
  * Each dialect has its own native topic per room, and a broadcast is framed once per
  * dialect that has local members — not once per socket. A socket's own `user:<id>` room
  * is the exception: every socket is in one, and a native topic per user cost ~0.5 KB of
@@ -96,12 +98,12 @@ export class RoomHub {
     const eventJson = JSON.stringify(event);
     const dataJson = jsonOf(data);
     this.deliverLocal(room, eventJson, dataJson, exclude);
-    await this.bus.publish(roomTopic(room), `${this.instanceId}\n${eventJson}\n${dataJson}`);
+    await this.publishFrame(room, eventJson, dataJson);
   }
 
   /** Sends a control frame to the other instances that have members of the room (no socket receives it). */
   async publishControl(room: string, dataJson: string): Promise<void> {
-    await this.bus.publish(roomTopic(room), `${this.instanceId}\n${CONTROL}\n${dataJson}`);
+    await this.publishFrame(room, CONTROL, dataJson);
   }
 
   /**
@@ -116,7 +118,7 @@ export class RoomHub {
     const dataJson = jsonOf(data);
     this.deliverLocal(room, eventJson, dataJson, from);
     if (!this.busUp) throw new BackendUnavailableError(`room bus is down: ${room} reached this instance only`);
-    this.bus.publish(roomTopic(room), `${this.instanceId}\n${eventJson}\n${dataJson}`).catch((err: unknown) => this.busPublishFailed(room, err));
+    this.publishFrame(room, eventJson, dataJson).catch((err: unknown) => this.busPublishFailed(room, err));
   }
 
   /**
@@ -137,6 +139,10 @@ export class RoomHub {
     const states = [...this.local.values()];
     this.local.clear();
     await Promise.all(states.map((s) => this.unsubscribe(s)));
+  }
+
+  private publishFrame(room: string, eventJson: string, dataJson: string): Promise<void> {
+    return this.bus.publishFrame(roomTopic(room), this.instanceId, `\n${eventJson}\n${dataJson}`);
   }
 
   private open(room: string): LocalRoom {
@@ -190,19 +196,26 @@ export class RoomHub {
     }
   }
 
+  /** A bus message of the room: the origin, then its frames, decoded whole before any is delivered. */
   private onBusFrame(room: string, payload: string): void {
-    const cut = payload.indexOf('\n');
-    const cut2 = cut < 0 ? -1 : payload.indexOf('\n', cut + 1);
-    if (cut2 < 0) {
-      this.log.warn({ room }, 'malformed room frame on the bus');
-      return;
+    const id = this.instanceId;
+    if (payload.charCodeAt(id.length) === NEWLINE && payload.startsWith(id)) return; // our own echo, already delivered locally
+    const frames: string[] = []; // event JSON, data JSON, event JSON, …
+    for (let end = payload.indexOf('\n'); end >= 0; ) {
+      const cut = payload.indexOf('\n', end + 1);
+      if (cut < 0) {
+        this.log.warn({ room }, 'malformed room frame on the bus');
+        return;
+      }
+      const next = payload.indexOf('\n', cut + 1);
+      frames.push(payload.slice(end + 1, cut), next < 0 ? payload.slice(cut + 1) : payload.slice(cut + 1, next));
+      end = next;
     }
-    if (payload.slice(0, cut) === this.instanceId) return; // our own echo, already delivered locally
-    if (payload.slice(cut + 1, cut2) === CONTROL) {
-      this.onControl?.(room, payload.slice(cut2 + 1));
-      return;
+    if (frames.length === 0) this.log.warn({ room }, 'malformed room frame on the bus');
+    for (let i = 0; i < frames.length; i += 2) {
+      if (frames[i] === CONTROL) this.onControl?.(room, frames[i + 1]!);
+      else this.deliverLocal(room, frames[i]!, frames[i + 1]!);
     }
-    this.deliverLocal(room, payload.slice(cut + 1, cut2), payload.slice(cut2 + 1));
   }
 
   /**

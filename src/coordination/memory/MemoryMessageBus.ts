@@ -33,6 +33,11 @@ export class MemoryMessageBus implements MessageBus {
     }
   }
 
+  /** In process there is no per-message cost to save: each frame is its own payload. */
+  publishFrame(topic: string, header: string, frame: string): Promise<void> {
+    return this.publish(topic, header + frame);
+  }
+
   async subscribe(topic: string, handler: BusHandler): Promise<Unsubscribe> {
     const entry = this.topics.get(topic);
     if (entry === undefined) this.topics.set(topic, handler);

@@ -3,7 +3,9 @@ import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { BusHandler, MessageBus, Unsubscribe } from '../ports.js';
 import type { RedisKeys } from './RedisKeys.js';
-import { TurnBatch } from './TurnBatch.js';
+import type { Scripts } from './scripts.js';
+import { call } from './connection.js';
+import { TurnBatch, deferred, type Deferred } from './TurnBatch.js';
 
 export interface BusBackoff {
   /** First wait before retrying a failed resubscribe. @default 1_000 // ms */
@@ -13,6 +15,27 @@ export interface BusBackoff {
 }
 
 export const DEFAULT_BUS_BACKOFF: BusBackoff = Object.freeze({ minMs: 1_000, maxMs: 30_000 });
+
+/** One PUBLISH of a flush; frames merged into it share its promise. */
+interface Outgoing {
+  readonly topic: string;
+  payload: string;
+  /** A frame stream's header (publishFrame), whose later frames may be appended; null for a plain publish. */
+  readonly header: string | null;
+  readonly sent: Deferred<void>;
+}
+
+interface Outbox {
+  readonly items: Outgoing[];
+  /** Per topic, the frame item that the topic's next frame with the same header joins. */
+  readonly open: Map<string, Outgoing>;
+}
+
+/**
+ * A merged payload stops growing here and the next frame starts a new PUBLISH: a subscriber
+ * reads each message whole, and Redis holds it in every subscriber's output buffer.
+ */
+const MAX_MERGED_CHARS = 64 * 1024;
 
 interface Topic {
   readonly handlers: Set<BusHandler>;
@@ -31,7 +54,7 @@ interface Topic {
  */
 export class RedisMessageBus implements MessageBus {
   private readonly topics = new Map<string, Topic>();
-  private readonly outbox: TurnBatch<{ channel: string; payload: string }>;
+  private readonly outbox: TurnBatch<Outbox>;
   private readonly listeners = new Set<(connected: boolean) => void>();
   private connected: boolean;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -41,21 +64,69 @@ export class RedisMessageBus implements MessageBus {
   constructor(
     private readonly publisher: Redis,
     private readonly subscriber: Redis,
+    /** The publisher's Lua commands (busPublish). */
+    private readonly scripts: Scripts,
     private readonly keys: RedisKeys,
     private readonly log: Logger,
     private readonly backoff: BusBackoff = DEFAULT_BUS_BACKOFF,
   ) {
     this.retryDelayMs = backoff.minMs;
-    this.outbox = new TurnBatch(publisher, 'bus.publish', (pipeline, frame) => void pipeline.publish(frame.channel, frame.payload));
+    this.outbox = new TurnBatch<Outbox>(
+      () => ({ items: [], open: new Map() }),
+      (outbox) => this.send(outbox),
+    );
     this.connected = subscriber.status === 'ready';
     subscriber.on('message', (channel: string, message: string) => this.deliver(channel, message));
     subscriber.on('ready', () => void this.resubscribeAll());
     subscriber.on('close', () => this.connectionLost());
   }
 
-  /** Publishes of one event-loop turn (a relay burst: one per frame) go out as one pipeline, in order. */
-  async publish(topic: string, payload: string): Promise<void> {
-    await this.outbox.add({ channel: this.keys.channel(topic), payload });
+  /** Publishes of one event-loop turn go out as one command, in order. */
+  publish(topic: string, payload: string): Promise<void> {
+    const outbox = this.outbox.current();
+    // A later frame of this topic must not be merged ahead of this payload.
+    outbox.open.delete(topic);
+    return this.queue(outbox, topic, payload, null);
+  }
+
+  /**
+   * Frames of one topic and header published in one turn become one PUBLISH (header once,
+   * then each frame): a room's relay burst costs one command, one reply and one message
+   * per subscriber instead of one per frame.
+   */
+  publishFrame(topic: string, header: string, frame: string): Promise<void> {
+    const outbox = this.outbox.current();
+    const open = outbox.open.get(topic);
+    if (open !== undefined && open.header === header && open.payload.length + frame.length <= MAX_MERGED_CHARS) {
+      open.payload += frame;
+      return open.sent.promise;
+    }
+    return this.queue(outbox, topic, header + frame, header);
+  }
+
+  private queue(outbox: Outbox, topic: string, payload: string, header: string | null): Promise<void> {
+    const item: Outgoing = { topic, payload, header, sent: deferred() };
+    outbox.items.push(item);
+    if (header !== null) outbox.open.set(topic, item);
+    return item.sent.promise;
+  }
+
+  /** One command for the turn (a lone message is a plain PUBLISH); its reply settles every caller. */
+  private send(outbox: Outbox): void {
+    const { items } = outbox;
+    call(this.publisher, 'bus.publish', () => {
+      if (items.length === 1) return this.publisher.publish(this.keys.channel(items[0]!.topic), items[0]!.payload);
+      const args: string[] = [];
+      for (const item of items) args.push(this.keys.channel(item.topic), item.payload);
+      return this.scripts.run('busPublish', [], args);
+    }).then(
+      () => {
+        for (const item of items) item.sent.resolve();
+      },
+      (err: unknown) => {
+        for (const item of items) item.sent.reject(err);
+      },
+    );
   }
 
   /**

@@ -1,64 +1,55 @@
-import type { Redis } from 'ioredis';
-import { call } from './connection.js';
-
-type Pipeline = ReturnType<Redis['pipeline']>;
-
-interface Pending<T> {
-  readonly item: T;
-  readonly resolve: (reply: unknown) => void;
-  readonly reject: (err: unknown) => void;
-}
-
 /**
- * Commands asked for during one event-loop turn (or a short window), sent as one ioredis
- * pipeline: one write and one read instead of one per command. On loopback a write costs
- * the sender the receiver's TCP work too: ~20 % of a Redis-mode server's CPU went into
- * the touch pipelines' writes at 5,000 heartbeats/s with one pipeline per turn. Hot paths issue one
- * command per frame (a relay's PUBLISH, a heartbeat's touch); on a loaded box the
- * per-command syscalls on the shared command connection were what queued behind each
- * other (issue 14). Each caller still gets its own reply or error, in order.
+ * Work asked for during one event-loop turn (or a short window), collected into one batch
+ * that is sent as one Redis write and read instead of one per command. On loopback a write
+ * costs the sender the receiver's TCP work too: ~20 % of a Redis-mode server's CPU went into
+ * the touch pipelines' writes at 5,000 heartbeats/s with one pipeline per turn. Hot paths
+ * ask for one command per frame (a relay's PUBLISH, a heartbeat's touch); on a loaded box
+ * the per-command syscalls on the shared command connection were what queued behind each
+ * other (issue 14). What a batch holds, how its items are merged and how each caller gets
+ * its answer is the owner's: this class only opens a batch per turn and sends it.
  */
-export class TurnBatch<T> {
-  private pending: Pending<T>[] | null = null;
+export class TurnBatch<B> {
+  private batch: B | null = null;
 
   constructor(
-    private readonly client: Redis,
-    /** Named in BackendUnavailableError messages, e.g. `bus.publish`. */
-    private readonly op: string,
-    /** Adds the command for one item to the pipeline. */
-    private readonly queue: (pipeline: Pipeline, item: T) => void,
-    /** 0: flush in the next loop turn; else collect for this long first. @default 0 // ms */
+    /** A new, empty batch. */
+    private readonly open: () => B,
+    /** Sends a batch; settles every caller's promise itself and never throws. */
+    private readonly send: (batch: B) => void,
+    /** 0: send in the next loop turn; else collect for this long first. @default 0 // ms */
     private readonly windowMs = 0,
   ) {}
 
-  /** Resolves with the command's reply; rejects with its error or the pipeline's. */
-  add(item: T): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      if (this.pending === null) {
-        this.pending = [];
-        if (this.windowMs > 0) setTimeout(() => void this.flush(), this.windowMs);
-        else setImmediate(() => void this.flush());
-      }
-      this.pending.push({ item, resolve, reject });
-    });
+  /** The batch collecting this turn's work; the first call of a turn opens it and schedules its send. */
+  current(): B {
+    if (this.batch === null) {
+      this.batch = this.open();
+      if (this.windowMs > 0) setTimeout(this.flush, this.windowMs);
+      else setImmediate(this.flush);
+    }
+    return this.batch;
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.pending ?? [];
-    this.pending = null;
-    try {
-      const replies = await call(this.client, this.op, () => {
-        const pipeline = this.client.pipeline();
-        for (const p of batch) this.queue(pipeline, p.item);
-        return pipeline.exec();
-      });
-      batch.forEach((p, i) => {
-        const [err, reply] = replies?.[i] ?? [new Error(`no reply for ${this.op} in its pipeline`), null];
-        if (err) p.reject(err);
-        else p.resolve(reply);
-      });
-    } catch (err) {
-      for (const p of batch) p.reject(err);
-    }
-  }
+  private readonly flush = (): void => {
+    const batch = this.batch;
+    this.batch = null;
+    if (batch !== null) this.send(batch);
+  };
+}
+
+/** A promise with its settle functions, for answers that come with a batch's reply. */
+export interface Deferred<T> {
+  readonly promise: Promise<T>;
+  readonly resolve: (value: T) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }

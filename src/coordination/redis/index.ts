@@ -69,12 +69,13 @@ export async function createRedisCoordination(options: RedisCoordinationOptions)
   // A blocked XREAD must not be cut by the command timeout.
   const reader = createClient({ ...base, name: `${options.keyPrefix}:docs-reader`, commandTimeoutMs: blockMs + 5_000 });
   const clients = [redis, subscriber, reader];
+  const scripts = new Scripts(redis);
   let jobs: BullJobQueue;
   let bus: RedisMessageBus | undefined;
   try {
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     await Promise.all(clients.map((c) => waitReady(c, timeoutMs)));
-    bus = new RedisMessageBus(redis, subscriber, keys, log, options.busBackoff ?? DEFAULT_BUS_BACKOFF);
+    bus = new RedisMessageBus(redis, subscriber, scripts, keys, log, options.busBackoff ?? DEFAULT_BUS_BACKOFF);
     jobs = await BullJobQueue.create(options.jobs ?? DEFAULT_JOB_QUEUE_OPTIONS, {
       redis,
       // Blocking commands (BZPOPMIN) must not time out nor give up while Redis is away.
@@ -88,7 +89,6 @@ export async function createRedisCoordination(options: RedisCoordinationOptions)
     await Promise.all(clients.map(closeClient));
     throw err;
   }
-  const scripts = new Scripts(redis);
   const docLog = await RedisDocumentLog.start({ redis, reader, keys, logger: log, blockMs, scripts });
   let closed: Promise<void> | null = null;
   return Object.freeze({

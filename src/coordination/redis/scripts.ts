@@ -26,7 +26,8 @@ export type ScriptName =
   | 'lockRelease'
   | 'lockHolder'
   | 'instancesReap'
-  | 'docAppend';
+  | 'docAppend'
+  | 'busPublish';
 
 /** Numeric statuses a script returns instead of its normal reply. */
 export const ScriptStatus = {

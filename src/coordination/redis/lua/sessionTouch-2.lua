@@ -1,8 +1,13 @@
--- Refreshes lastSeenAt of a known session. Returns 1, or 0 when the session is unknown.
+-- Refreshes lastSeenAt of known sessions, a heartbeat window's worth at once.
+-- Returns the sids that are unknown (usually none); a touch never creates a session.
 -- KEYS[1] sessions hash   KEYS[2] sessions:seen zset
--- ARGV[1] sid   ARGV[2] now (ms)
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
-  return 0
+-- ARGV pairs: sid, now (ms), sid, now, …
+local unknown = {}
+for i = 1, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then
+    redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i])
+  else
+    unknown[#unknown + 1] = ARGV[i]
+  end
 end
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-return 1
+return unknown

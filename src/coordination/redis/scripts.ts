@@ -26,7 +26,9 @@ export type ScriptName =
   | 'lockRelease'
   | 'lockHolder'
   | 'instancesReap'
-  | 'docAppend';
+  | 'docAppend'
+  | 'taskAdd'
+  | 'taskRemove';
 
 /** Numeric statuses a script returns instead of its normal reply. */
 export const ScriptStatus = {

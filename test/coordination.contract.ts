@@ -282,6 +282,7 @@ export function coordinationContract(name: string, makeBackend: () => Promise<Ba
         assert.deepEqual(await c.tasks.listByItem('chat:1'), ['a1']);
         assert.deepEqual(sorted(await c.tasks.removeByInstance('i1')), ['a1', 'a2'], 'and not in the instance set');
         assert.equal(await c.tasks.addWithinLimit(owned('a1', 'alice'), 2, []), true);
+        assert.equal(await c.tasks.addWithinLimit(owned('a1', 'alice'), 1, []), true, 'the same task again is not a second one');
         assert.equal(await c.tasks.addWithinLimit(owned('b1', 'bob'), 1, []), true, 'bob has his own count');
         assert.deepEqual(await c.tasks.get('b1'), owned('b1', 'bob'));
         await c.tasks.remove(owned('a1', 'alice'));

@@ -9,9 +9,10 @@
 --           lost them (a Redis restart without persistence, before they are re-registered)
 local limit = tonumber(ARGV[3])
 if limit > 0 then
-  local count = redis.call('SCARD', KEYS[2])
-  if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then
-    count = count + 1
+  -- With this task; counted twice only if already registered, which is asked only when it matters.
+  local count = redis.call('SCARD', KEYS[2]) + 1
+  if count > limit and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
+    count = count - 1
   end
   local seen = { [ARGV[1]] = true }
   for i = 5, #ARGV do

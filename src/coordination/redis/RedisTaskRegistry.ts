@@ -13,8 +13,9 @@ const NO_LIMIT = 0;
  * Tasks in a hash (id → JSON) plus `tasks:item:<item>`, `tasks:owner:<owner>` and
  * `tasks:instance:<id>` sets. A create and an exit are one script each (taskAdd-4 counts
  * the owner's tasks and registers in the same step; taskRemove-4): one command per
- * round trip, where a MULTI was six commands and, in ioredis, a pipeline object built
- * per call (~15 % of a server's CPU at 1,000 creates/s went there).
+ * round trip. A MULTI was six commands plus an ioredis pipeline object per call, which
+ * copies every script defined on the client (~80 with BullMQ's): add and remove as
+ * MULTIs were ~15 % of bench:tasks' CPU.
  */
 export class RedisTaskRegistry implements TaskRegistry {
   private readonly redis: Redis;

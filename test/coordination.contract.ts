@@ -271,6 +271,41 @@ export function coordinationContract(name: string, makeBackend: () => Promise<Ba
         assert.deepEqual(await c.tasks.listByOwner('alice'), []);
         assert.deepEqual(await c.tasks.listByOwner('bob'), []);
       });
+
+      it('addWithinLimit: registers up to the owner limit, a refusal writes nothing, other owners unaffected', async () => {
+        const owned = (taskId: string, ownerId: string, itemId: string | null = 'chat:1'): TaskRecord => ({ ...task(taskId, itemId, 'i1'), ownerId });
+        assert.equal(await c.tasks.addWithinLimit(owned('a1', 'alice'), 2, []), true);
+        assert.equal(await c.tasks.addWithinLimit(owned('a2', 'alice', null), 2, []), true);
+        assert.equal(await c.tasks.addWithinLimit(owned('a3', 'alice'), 2, []), false);
+        assert.equal(await c.tasks.get('a3'), null, 'a refused task is not in the hash');
+        assert.deepEqual(sorted(await c.tasks.listByOwner('alice')), ['a1', 'a2']);
+        assert.deepEqual(await c.tasks.listByItem('chat:1'), ['a1']);
+        assert.deepEqual(sorted(await c.tasks.removeByInstance('i1')), ['a1', 'a2'], 'and not in the instance set');
+        assert.equal(await c.tasks.addWithinLimit(owned('a1', 'alice'), 2, []), true);
+        assert.equal(await c.tasks.addWithinLimit(owned('a1', 'alice'), 1, []), true, 'the same task again is not a second one');
+        assert.equal(await c.tasks.addWithinLimit(owned('b1', 'bob'), 1, []), true, 'bob has his own count');
+        assert.deepEqual(await c.tasks.get('b1'), owned('b1', 'bob'));
+        await c.tasks.remove(owned('a1', 'alice'));
+        assert.equal(await c.tasks.addWithinLimit(owned('a4', 'alice'), 1, []), true, 'a removal frees its slot');
+      });
+
+      it('addWithinLimit counts the caller’s running ids the registry lacks, each once', async () => {
+        const owned = (taskId: string): TaskRecord => ({ ...task(taskId, 'chat:1', 'i1'), ownerId: 'alice' });
+        await c.tasks.add(owned('r1'));
+        assert.equal(await c.tasks.addWithinLimit(owned('n1'), 2, ['lost-1']), false, 'r1 + lost-1 + n1 > 2');
+        assert.equal(await c.tasks.addWithinLimit(owned('n1'), 2, ['r1', 'r1']), true, 'r1 is in the registry: counted once');
+        assert.equal(await c.tasks.addWithinLimit(owned('n2'), 3, ['lost-1']), false, 'r1 + n1 + lost-1 + n2 > 3');
+        assert.equal(await c.tasks.addWithinLimit(owned('n2'), 4, ['lost-1', 'lost-1']), true, 'lost-1 counted once');
+        assert.deepEqual(sorted(await c.tasks.listByOwner('alice')), ['n1', 'n2', 'r1']);
+      });
+
+      it('addWithinLimit is atomic: concurrent creates never pass the limit, and fill it exactly', async () => {
+        const owned = (taskId: string): TaskRecord => ({ ...task(taskId, `chat:${taskId}`, `i${taskId.length % 2}`), ownerId: 'alice' });
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => c.tasks.addWithinLimit(owned(`c${i}`), 5, [])));
+        assert.equal(results.filter(Boolean).length, 5);
+        assert.equal((await c.tasks.listByOwner('alice')).length, 5);
+        assert.equal((await c.tasks.list()).length, 5);
+      });
     });
 
     describe('bus', () => {

@@ -120,7 +120,16 @@ export interface TaskRecord {
 
 /** Cluster-wide registry of running tasks: a hash plus per-item, per-owner and per-instance sets. */
 export interface TaskRegistry {
+  /** Registers the task whatever its owner runs (re-registration after a reconnect). */
   add(task: TaskRecord): Promise<void>;
+  /**
+   * Registers the task only if its owner then runs at most `limit` tasks: the registry's
+   * (every instance) plus `alsoRunning`, ids of the owner's tasks the caller runs (counted
+   * even if the registry lost them). Count and write are one atomic step, so creates
+   * racing on several instances cannot exceed the limit together. False when refused
+   * (nothing written).
+   */
+  addWithinLimit(task: TaskRecord, limit: number, alsoRunning: readonly string[]): Promise<boolean>;
   /** Removes the task from the hash and from its item, owner and instance sets (owner: when given). */
   remove(task: Pick<TaskRecord, 'taskId' | 'itemId' | 'instanceId'> & { readonly ownerId?: string }): Promise<void>;
   get(taskId: string): Promise<TaskRecord | null>;

@@ -2,6 +2,7 @@ import type { ActorSystem } from '../actors/ActorSystem.js';
 import type { ActorKind } from '../actors/ActorSystem.js';
 import type { Behavior } from '../actors/types.js';
 import { ErrorCode, SwitchyardError } from '../errors.js';
+import type { TaskRecord } from '../coordination/ports.js';
 import type { TaskSpec } from './types.js';
 
 /** Actor kind of the per-owner, per-item task actors: `task-item:<owner>/<itemId>`. */
@@ -28,8 +29,8 @@ export type ItemMessage =
 
 /** What an item actor needs from the task manager; nothing else of the runtime. */
 export interface ItemHost {
-  /** Registers and starts a task on this instance; resolves with its id once it is in the registry. */
-  startLocal(spec: TaskSpec, timeoutMs?: number): Promise<string>;
+  /** Registers and starts a task on this instance; resolves with its record once it is in the registry. */
+  startLocal(spec: TaskSpec, timeoutMs?: number): Promise<TaskRecord>;
   /** Stops a task of this instance if `ownerId` owns it; true when this call stopped it. */
   stopLocal(taskId: string, ownerId: string): boolean;
   /** The owner's tasks of the item, cluster-wide (registry) plus this instance's (even if the registry lost them). */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { TaskRecord } from '../coordination/ports.js';
 import type { Logger } from '../observability/logger.js';
-import { emitStatus, ownerEmitter, type RoomEmit } from './ownerEvents.js';
+import { emitStatus, type RoomEmit } from './ownerEvents.js';
 import type { RegistrySync } from './RegistrySync.js';
 import { RunningTask } from './RunningTask.js';
 import type { TaskMetrics } from './TaskMetrics.js';
@@ -26,6 +26,8 @@ export interface LocalTasksDeps {
  */
 export class LocalTasks {
   private readonly running = new Map<string, RunningTask>();
+  /** Owner → ids of their admitted tasks in `running`. */
+  private readonly byOwner = new Map<string, Set<string>>();
   /** Exit handling still in flight (awaited by shutdown). */
   private readonly exiting = new Set<Promise<void>>();
 
@@ -47,8 +49,8 @@ export class LocalTasks {
     return [...this.running.values()].map((t) => t.record);
   }
 
-  /** Admits (registry write and per-owner limit) and starts the task; resolves with its id once it is registered. */
-  async start(spec: TaskSpec, kind: TaskKind<unknown>, timeoutMs: number): Promise<string> {
+  /** Admits (registry write within the per-owner limit) and starts the task; resolves with its record once it is registered. */
+  async start(spec: TaskSpec, kind: TaskKind<unknown>, timeoutMs: number): Promise<TaskRecord> {
     const { deps } = this;
     const record: TaskRecord = Object.freeze({
       taskId: randomUUID(),
@@ -59,23 +61,25 @@ export class LocalTasks {
       status: 'running',
       createdAt: deps.now(),
     });
-    const log = deps.log.child({ task: record.taskId, kind: record.kind });
-    const task = new RunningTask(record, kind, spec.input, timeoutMs, log, ownerEmitter(deps.emit, record, log), deps.now);
-    const ownersHere = this.records().filter((r) => r.ownerId === record.ownerId).map((r) => r.taskId);
+    const task = new RunningTask(record, kind, spec.input, timeoutMs, deps.log, deps.emit, deps.now);
+    // In the map before the registry write, so a stop arriving meanwhile finds it.
     this.running.set(record.taskId, task);
     try {
-      await deps.sync.admit(record, ownersHere);
+      await deps.sync.admit(record, this.admittedOf(record.ownerId));
     } catch (err) {
       this.running.delete(record.taskId);
       throw err;
     }
+    this.index(record, true);
     deps.metrics.created.inc({ kind: record.kind });
     deps.events.emit('created', record);
-    await emitStatus(deps.emit, deps.log, record, 'created');
+    // Not awaited: the create is answered once the task is registered. Order still holds —
+    // the outcome's event is queued after this one on the same bus connection.
+    void emitStatus(deps.emit, deps.log, record, 'created');
     const exit = this.finish(task);
     this.exiting.add(exit);
     void exit.finally(() => this.exiting.delete(exit));
-    return record.taskId;
+    return record;
   }
 
   /** Stops the task if `ownerId` owns it; true only for the call that stopped it. */
@@ -90,11 +94,28 @@ export class LocalTasks {
     await Promise.all([...this.exiting]);
   }
 
+  /** Ids of the owner's tasks here that passed admission (counted by the limit even if the registry lost them). */
+  private admittedOf(ownerId: string): string[] {
+    const ids = this.byOwner.get(ownerId);
+    return ids ? [...ids] : [];
+  }
+
+  private index(record: TaskRecord, admitted: boolean): void {
+    let ids = this.byOwner.get(record.ownerId);
+    if (admitted) {
+      if (!ids) this.byOwner.set(record.ownerId, (ids = new Set()));
+      ids.add(record.taskId);
+    } else if (ids?.delete(record.taskId) && ids.size === 0) {
+      this.byOwner.delete(record.ownerId);
+    }
+  }
+
   private async finish(task: RunningTask): Promise<void> {
     const { deps } = this;
     const exit: TaskExit = await task.run();
     const { record } = exit;
     this.running.delete(record.taskId);
+    this.index(record, false);
     await deps.sync.remove(record);
     deps.metrics.finished.inc({ kind: record.kind, status: exit.status });
     deps.metrics.duration.observe({ kind: record.kind }, exit.durationMs / 1000);

@@ -34,24 +34,21 @@ export class RegistrySync {
   ) {}
 
   /**
-   * Writes the record, then counts the owner's tasks across instances; over the limit,
-   * takes it back out and throws TaskQuotaError. Adding before counting means two
-   * creates racing on two instances both see each other: the limit is never
-   * exceeded (at worst, a burst at the limit refuses one create too many).
-   * `localIds` are the owner's tasks running here, counted even if the registry lost them.
+   * Registers the record unless its owner already runs `maxPerOwner` tasks across
+   * instances (one atomic step in the registry: no check-then-act race between two
+   * instances); refused, throws TaskQuotaError and nothing is written. `localIds` are
+   * the owner's admitted tasks running here, counted even if the registry lost them.
    */
   async admit(record: TaskRecord, localIds: readonly string[]): Promise<void> {
-    await this.registry.add(record);
-    let count: number;
+    let admitted: boolean;
     try {
-      count = new Set([...(await this.registry.listByOwner(record.ownerId)), ...localIds, record.taskId]).size;
+      admitted = await this.registry.addWithinLimit(record, this.options.maxPerOwner, localIds);
     } catch (err) {
-      await this.remove(record); // not admitted: its record must not outlive the refusal
+      // A timed-out call may still have landed: the record must not outlive the failed create.
+      await this.remove(record);
       throw err;
     }
-    if (count <= this.options.maxPerOwner) return;
-    await this.remove(record);
-    throw new TaskQuotaError(this.options.maxPerOwner, this.options.quotaRetryAfterSec);
+    if (!admitted) throw new TaskQuotaError(this.options.maxPerOwner, this.options.quotaRetryAfterSec);
   }
 
   /** Removes the record; on failure keeps retrying with backoff so no entry is left behind. */

@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger.js';
 import { untilAborted } from '../util/abortable.js';
 import { withDeadline } from '../util/deadline.js';
 import { TaskCancelledError, TaskTimeoutError } from './errors.js';
+import { ownerEmitter, type RoomEmit } from './ownerEvents.js';
 import type { TaskExit, TaskKind, TaskRunContext } from './types.js';
 
 /**
@@ -14,17 +15,23 @@ import type { TaskExit, TaskKind, TaskRunContext } from './types.js';
 export class RunningTask {
   private readonly controller = new AbortController();
   private readonly startedAt: number;
+  private taskLog: Logger | null = null;
 
   constructor(
     readonly record: TaskRecord,
     private readonly kind: TaskKind<unknown>,
     private readonly input: unknown,
     private readonly timeoutMs: number,
-    private readonly log: Logger,
-    private readonly emitToOwner: (event: string, data: unknown) => Promise<void>,
+    private readonly parentLog: Logger,
+    private readonly emit: RoomEmit,
     private readonly now: () => number,
   ) {
     this.startedAt = now();
+  }
+
+  /** The task's own logger, made on first use: most tasks never log, and a child logger is not free. */
+  private get log(): Logger {
+    return (this.taskLog ??= this.parentLog.child({ task: this.record.taskId, kind: this.record.kind }));
   }
 
   get taskId(): string {
@@ -51,14 +58,17 @@ export class RunningTask {
     const { signal } = this.controller;
     let failure: unknown;
     try {
+      const log = () => this.log;
       const ctx: TaskRunContext<unknown> = {
         taskId: this.taskId,
         itemId: this.record.itemId,
         ownerId: this.record.ownerId,
         input: this.input,
         signal,
-        log: this.log,
-        emitToOwner: this.emitToOwner,
+        get log() {
+          return log();
+        },
+        emitToOwner: ownerEmitter(this.emit, this.record, log),
       };
       // A task stopped before it began never starts its kind (no upstream request).
       const work = signal.aborted ? Promise.resolve() : untilAborted(Promise.resolve().then(() => this.kind.run(ctx)), signal);

@@ -134,11 +134,9 @@ export class TaskManager implements ItemHost {
       throw new SwitchyardError(ErrorCode.BAD_REQUEST, `unknown task kind "${spec.kind}"; registered: ${this.kindNames().join(', ') || 'none'}`);
     }
     const parsed: TaskSpec = { ...spec, input: kind.parse(spec.input, spec.itemId) };
-    const taskId =
-      spec.itemId === null
-        ? await this.startLocal(parsed, options.timeoutMs)
-        : await this.askItem<string>(spec.ownerId, spec.itemId, { type: 'create', spec: parsed, timeoutMs: options.timeoutMs });
-    return this.local.get(taskId) ?? (await this.find(taskId)) ?? this.placeholder(taskId, parsed);
+    return spec.itemId === null
+      ? this.startLocal(parsed, options.timeoutMs)
+      : this.askItem<TaskRecord>(spec.ownerId, spec.itemId, { type: 'create', spec: parsed, timeoutMs: options.timeoutMs });
   }
 
   /** The task's record: this instance's own first, else the registry's. */
@@ -169,15 +167,23 @@ export class TaskManager implements ItemHost {
    * check is made inside the owner's item actor turn that stops it.
    */
   async stop(taskId: string, ownerId?: string): Promise<StopResult> {
-    const local = this.local.get(taskId);
-    if (local) {
-      const owner = ownerId ?? local.ownerId;
-      const stopped = local.itemId === null ? this.stopLocal(taskId, owner) : await this.askItem<boolean>(owner, local.itemId, { type: 'stop', taskId });
-      if (!stopped && local.ownerId !== owner) return { found: false, local: false };
+    const record = await this.find(taskId);
+    return record === null ? { found: false, local: false } : this.stopFound(record, ownerId);
+  }
+
+  /**
+   * `stop` for a record the caller just had from `find`, without reading the registry
+   * again (a record's owner and instance never change). The owner is still checked in
+   * the item turn that stops a local task; a remote one is stopped by its instance.
+   */
+  async stopFound(record: TaskRecord, ownerId?: string): Promise<StopResult> {
+    if (ownerId !== undefined && record.ownerId !== ownerId) return { found: false, local: false };
+    const { taskId, itemId } = record;
+    if (this.local.has(taskId)) {
+      const owner = ownerId ?? record.ownerId;
+      const stopped = itemId === null ? this.stopLocal(taskId, owner) : await this.askItem<boolean>(owner, itemId, { type: 'stop', taskId });
       return { found: true, local: stopped, instanceId: this.instanceId };
     }
-    const record = await this.deps.registry.get(taskId);
-    if (record === null || (ownerId !== undefined && record.ownerId !== ownerId)) return { found: false, local: false };
     await this.stopRemote(record);
     return { found: true, local: false, instanceId: record.instanceId };
   }
@@ -226,7 +232,7 @@ export class TaskManager implements ItemHost {
 
   // ---- ItemHost: called inside an item actor's turn (or directly for tasks without an item) ----
 
-  async startLocal(spec: TaskSpec, timeoutMs?: number): Promise<string> {
+  async startLocal(spec: TaskSpec, timeoutMs?: number): Promise<TaskRecord> {
     if (!this.accepting) throw new SwitchyardError(ErrorCode.SHUTTING_DOWN, 'instance is shutting down; no new tasks');
     const kind = this.kinds.get(spec.kind);
     if (!kind) throw new SwitchyardError(ErrorCode.BAD_REQUEST, `unknown task kind "${spec.kind}"`);
@@ -318,11 +324,6 @@ export class TaskManager implements ItemHost {
     const reply = await this.items.ask(itemActorKey(ownerId, itemId), msg);
     if (!reply.ok) throw reply.error;
     return reply.value as T;
-  }
-
-  /** A task so short it already left the registry when create returned. */
-  private placeholder(taskId: string, spec: TaskSpec): TaskRecord {
-    return { taskId, itemId: spec.itemId, ownerId: spec.ownerId, instanceId: this.instanceId, kind: spec.kind, status: 'running', createdAt: (this.options.now ?? Date.now)() };
   }
 }
 

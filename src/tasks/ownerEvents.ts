@@ -12,13 +12,13 @@ export type RoomEmit = (room: string, event: string, data: unknown) => Promise<v
  * a delivery failure (bus down) is logged once per task, never thrown, so output lost
  * to a Redis blip does not fail the task.
  */
-export function ownerEmitter(emit: RoomEmit, record: TaskRecord, log: Logger): (event: string, data: unknown) => Promise<void> {
+export function ownerEmitter(emit: RoomEmit, record: TaskRecord, log: () => Logger): (event: string, data: unknown) => Promise<void> {
   let warned = false;
   return async (event, data) => {
     try {
       await emit(userRoom(record.ownerId), event, data);
     } catch (err) {
-      if (!warned) log.warn({ err: errorMessage(err) }, 'task output not delivered to other instances (bus unavailable)');
+      if (!warned) log().warn({ err: errorMessage(err) }, 'task output not delivered to other instances (bus unavailable)');
       warned = true;
     }
   };

@@ -82,7 +82,7 @@ export function registerTaskRoutes(target: RouteTarget, manager: TaskManager, au
     if (record === null) throw new SwitchyardError(ErrorCode.NOT_FOUND, `no running task ${taskId}`);
     if (!canTouch(principal, record)) throw forbidden();
     // The record's owner never changes; the stop itself runs in that owner's item turn.
-    const result = await manager.stop(taskId, ownerScope(principal));
+    const result = await manager.stopFound(record, ownerScope(principal));
     if (!result.found) throw new SwitchyardError(ErrorCode.NOT_FOUND, `no running task ${taskId}`);
     const message = result.instanceId === manager.instanceId ? `task ${taskId} stopped` : `stop signal sent for task ${taskId} to instance ${result.instanceId}`;
     return { status: true, message };

@@ -8,12 +8,15 @@ export class MemoryTaskRegistry implements TaskRegistry {
   private readonly byOwner = new Map<string, Set<string>>();
 
   async add(task: TaskRecord): Promise<void> {
-    const prev = this.tasks.get(task.taskId);
-    if (prev) this.unlink(prev);
-    this.tasks.set(task.taskId, Object.freeze({ ...task }));
-    if (task.itemId !== null) addTo(this.byItem, task.itemId, task.taskId);
-    addTo(this.byInstance, task.instanceId, task.taskId);
-    addTo(this.byOwner, task.ownerId, task.taskId);
+    this.put(task);
+  }
+
+  async addWithinLimit(task: TaskRecord, limit: number, alsoRunning: readonly string[]): Promise<boolean> {
+    const owned = this.byOwner.get(task.ownerId);
+    const count = new Set([...(owned ?? []), ...alsoRunning, task.taskId]).size;
+    if (count > limit) return false;
+    this.put(task); // in the same synchronous step as the count
+    return true;
   }
 
   async remove(task: Pick<TaskRecord, 'taskId' | 'itemId' | 'instanceId'>): Promise<void> {
@@ -44,6 +47,15 @@ export class MemoryTaskRegistry implements TaskRegistry {
       this.unlink(task ?? { taskId, itemId: null, instanceId });
     }
     return ids;
+  }
+
+  private put(task: TaskRecord): void {
+    const prev = this.tasks.get(task.taskId);
+    if (prev) this.unlink(prev);
+    this.tasks.set(task.taskId, Object.freeze({ ...task }));
+    if (task.itemId !== null) addTo(this.byItem, task.itemId, task.taskId);
+    addTo(this.byInstance, task.instanceId, task.taskId);
+    addTo(this.byOwner, task.ownerId, task.taskId);
   }
 
   private unlink(task: Pick<TaskRecord, 'taskId' | 'itemId' | 'instanceId'> & { readonly ownerId?: string }): void {

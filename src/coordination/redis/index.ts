@@ -96,7 +96,7 @@ export async function createRedisCoordination(options: RedisCoordinationOptions)
     sessions: new RedisSessionPool(redis, scripts, keys),
     usage: new RedisUsagePool(redis, scripts, keys),
     lock: new RedisLeaseLock(scripts, keys),
-    tasks: new RedisTaskRegistry(redis, keys),
+    tasks: new RedisTaskRegistry(scripts, keys),
     bus: bus!,
     instances: new RedisInstanceRegistry(redis, scripts, keys),
     memberSets: new RedisMemberSets(redis, keys),

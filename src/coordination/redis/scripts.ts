@@ -27,7 +27,9 @@ export type ScriptName =
   | 'lockHolder'
   | 'instancesReap'
   | 'docAppend'
-  | 'busPublish';
+  | 'busPublish'
+  | 'taskAdd'
+  | 'taskRemove';
 
 /** Numeric statuses a script returns instead of its normal reply. */
 export const ScriptStatus = {

@@ -16,6 +16,8 @@ export type DocMessage =
   | { readonly type: 'open'; readonly conn: DocConnection }
   | { readonly type: 'frame'; readonly conn: DocConnection; readonly data: Uint8Array }
   | { readonly type: 'close'; readonly conn: DocConnection }
+  /** Applies the accepted client updates waiting for the Y.Doc. */
+  | { readonly type: 'settle' }
   | { readonly type: 'remote'; readonly entries: readonly LogEntry[] }
   | { readonly type: 'gap' }
   | { readonly type: 'awareness-remote'; readonly update: Uint8Array }

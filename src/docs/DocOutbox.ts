@@ -6,6 +6,8 @@ import { encodeUpdate } from './protocol.js';
 
 /** Retry delay for appends that failed (Redis blip); updates wait merged, never dropped. */
 const APPEND_RETRY_MS = 500;
+/** How long the in-process log's appends wait to be made together. */
+const LOCAL_FLUSH_MS = 100;
 
 /**
  * What leaves a document: each update to the local sockets at once, as one uWS
@@ -49,9 +51,15 @@ export class DocOutbox {
     this.unsent.push(update);
     if (!this.flushQueued) {
       this.flushQueued = true;
-      setImmediate(() => this.flushNow());
+      // On Redis the log carries updates to the other instances: appended on the next turn. The
+      // in-process log has no other reader, only the next load: a batch per LOCAL_FLUSH_MS costs
+      // one append chain instead of one per event-loop turn (3 % of a memory-mode server's CPU).
+      if (this.deps.log.kind === 'memory') setTimeout(this.flushLater, LOCAL_FLUSH_MS).unref();
+      else setImmediate(this.flushLater);
     }
   }
+
+  private readonly flushLater = (): void => this.flushNow();
 
   /** Log id of this instance's last appended update (null: none); undefined while updates are still on their way. */
   get lastOwnId(): string | null | undefined {

@@ -47,6 +47,8 @@ export interface DocActorDeps {
   readonly stats: DocStats;
   readonly logger: Logger;
   readonly persistence: PersistenceOptions;
+  /** Relayed updates within this long of the last one published go out together (docs.relayWindowMs; RelayWindow). */
+  readonly relayWindowMs: number;
   /** Client updates that would grow the document past this many bytes are refused (docs.maxDocumentBytes). */
   readonly maxDocumentBytes: number;
   /** Delivers a message to this document's actor from outside its turns (log reader, bus). */

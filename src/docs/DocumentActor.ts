@@ -123,6 +123,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
 
   async onStop(_ctx: ActorContext<DocMessage>, reason: StopReason): Promise<void> {
     this.keepalive?.();
+    this.outbox?.flushRelay();
     this.settle();
     this.outbox?.flushNow();
     try {

@@ -68,6 +68,7 @@ export class DocumentService implements Feature {
       stats: this.stats,
       logger,
       maxDocumentBytes: config.docs.maxDocumentBytes,
+      relayWindowMs: config.docs.relayWindowMs,
       persistence: { debounceMs: config.docs.persistDebounceMs, maxWaitMs: config.docs.persistMaxWaitMs, leaseTtlMs: config.docs.persistLeaseTtlMs },
       tell: (docId: string, msg: DocMessage) => this.tellQuietly(docId, msg),
       compact: this.compact,

@@ -8,6 +8,7 @@ import type { DocConnection } from './DocConnection.js';
 import type { DocMetrics } from './DocMetrics.js';
 import type { PersistenceOptions } from './DocPersistence.js';
 import type { DocStats } from './DocStats.js';
+import type { RelayClock } from './RelayWindow.js';
 import type { NoteMessage, NoteReply } from './notes/NoteSessions.js';
 
 /** The messages a document actor takes, its replies, and what it may touch (DocumentActor.ts). */
@@ -47,8 +48,8 @@ export interface DocActorDeps {
   readonly stats: DocStats;
   readonly logger: Logger;
   readonly persistence: PersistenceOptions;
-  /** Relayed updates within this long of the last one published go out together (docs.relayWindowMs; RelayWindow). */
-  readonly relayWindowMs: number;
+  /** Ends the relay windows of every document of this instance (docs.relayWindowMs; RelayWindow). */
+  readonly relayClock: RelayClock;
   /** Client updates that would grow the document past this many bytes are refused (docs.maxDocumentBytes). */
   readonly maxDocumentBytes: number;
   /** Delivers a message to this document's actor from outside its turns (log reader, bus). */

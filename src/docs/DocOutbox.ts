@@ -38,7 +38,7 @@ export class DocOutbox {
     private readonly topic: string,
     private readonly conns: () => ReadonlySet<DocConnection>,
   ) {
-    this.relay = new RelayWindow(deps.relayWindowMs, (message, from) => {
+    this.relay = new RelayWindow(deps.relayClock, (message, from) => {
       if (from && !from.closed && from.admitted) from.publishOthers(this.topic, message);
       else this.broadcast(message);
     });

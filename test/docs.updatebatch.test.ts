@@ -21,12 +21,15 @@ it('update batch: applied in one transaction, a document ends exactly as with on
   const one = new Y.Doc();
   for (const u of shuffled) Y.applyUpdate(one, u);
   const batched = new Y.Doc();
-  const batch = new UpdateBatch();
+  let armed = 0;
+  const batch = new UpdateBatch(() => armed++);
   for (const [i, u] of shuffled.entries()) {
     batch.add(u, null);
     if (i % 17 === 16) assert.equal(batch.applyTo(batched), null);
   }
   assert.ok(batch.size > 0);
+  assert.equal(armed, 1, 'one settle turn armed until it runs');
+  batch.settling();
   assert.equal(batch.applyTo(batched), null);
   assert.equal(batch.size, 0);
   assert.deepEqual(Y.encodeStateVector(batched), Y.encodeStateVector(one));

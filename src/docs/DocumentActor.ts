@@ -23,14 +23,6 @@ import type { DocActorDeps, DocMessage, DocSnapshotReply } from './DocMessages.j
 type State = 'ready' | 'missing' | 'failed';
 
 /**
- * How long accepted client updates wait to be applied together (they are relayed at once).
- * A busy document's edits of this long share one Yjs transaction.
- */
-const SETTLE_MS = 100;
-/** …or this many, whichever comes first (also the bound should a 'settle' turn be lost to a full mailbox). */
-const SETTLE_MAX_UPDATES = 128;
-
-/**
  * One open document on this instance. Loads once in onStart (concurrent joins wait
  * in the mailbox and share it), applies client and remote updates, answers sync and
  * awareness, and on unload saves, then destroys its Y.Doc and Awareness. It never
@@ -45,9 +37,8 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   /** Socket.IO note members on this instance (they keep the document loaded, as sockets do). */
   private readonly notes = new NoteSessions();
   private applied = new AppliedCursor();
-  /** Accepted client updates on their way into the Y.Doc, and whether a 'settle' turn is armed for them. */
-  private readonly batch = new UpdateBatch();
-  private settleArmed = false;
+  /** Accepted client updates on their way into the Y.Doc; a 'settle' turn applies them. */
+  private readonly batch = new UpdateBatch((delayMs) => this.ctx.schedule(delayMs, { type: 'settle' }));
   /** Upper bound of the encoded state: exact at load and at each save, plus every update applied since. */
   private sizeBound = 0;
   private outbox: DocOutbox | null = null;
@@ -73,7 +64,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
         case 'close':
           return this.close(msg.conn);
         case 'settle':
-          this.settleArmed = false;
+          this.batch.settling();
           return this.settle();
         case 'remote':
           return this.applyRemote(msg.entries);
@@ -251,8 +242,9 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   }
 
   /**
-   * One accepted change (applied, or a client update in the batch): to the local sockets (the client's own frame when there is one,
-   * not back to it), to this instance's note sockets unless a note member made it (the
+   * One accepted change (applied, or a client update in the batch): to the local sockets
+   * (the client's own frame when there is one, not back to it), to this instance's note
+   * sockets unless a note member made it (the
    * gateway relays those), to the log when made here, and marked for the next save.
    * Note sockets get it from the actor that applied it on every instance: no bus traffic,
    * and nothing at all while the document has no note member here.
@@ -344,12 +336,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
         this.deps.metrics.clientUpdates.inc();
         // An update message is forwarded byte for byte; a sync step 2 is re-framed as an update.
         this.changed(msg.update, true, conn, msg.sync === P.SyncType.Update ? data : undefined);
-        this.batch.add(msg.update, conn);
-        if (this.batch.size >= SETTLE_MAX_UPDATES) this.settle();
-        else if (!this.settleArmed) {
-          this.settleArmed = true;
-          this.ctx.schedule(SETTLE_MS, { type: 'settle' });
-        }
+        if (this.batch.add(msg.update, conn)) this.settle();
         return;
       case P.MessageType.Awareness:
         try {

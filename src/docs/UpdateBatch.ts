@@ -2,6 +2,14 @@ import * as Y from 'yjs';
 import type { DocConnection } from './DocConnection.js';
 
 /**
+ * How long accepted client updates wait to be applied together (they are relayed at once).
+ * A busy document's edits of this long share one Yjs transaction.
+ */
+const SETTLE_MS = 100;
+/** …or this many, whichever comes first (also the bound should a 'settle' turn be lost to a full mailbox). */
+const SETTLE_MAX_UPDATES = 128;
+
+/**
  * Client updates that were checked, accepted and sent on, but are not in the Y.Doc yet:
  * the document actor applies them together, in one Yjs transaction, a short while later
  * or before anything reads the document (a sync reply, a save, a snapshot).
@@ -16,14 +24,30 @@ import type { DocConnection } from './DocConnection.js';
 export class UpdateBatch {
   private updates: Uint8Array[] = [];
   private senders: (DocConnection | null)[] = [];
+  private armed = false;
+
+  /** `arm` schedules the owner's 'settle' turn (which calls `settling()`, then `applyTo`). */
+  constructor(private readonly arm: (delayMs: number) => void) {}
 
   get size(): number {
     return this.updates.length;
   }
 
-  add(update: Uint8Array, from: DocConnection | null): void {
+  /** Holds an accepted update; true when the batch is full and should be applied now. */
+  add(update: Uint8Array, from: DocConnection | null): boolean {
     this.updates.push(update);
     this.senders.push(from);
+    if (this.updates.length >= SETTLE_MAX_UPDATES) return true;
+    if (!this.armed) {
+      this.armed = true;
+      this.arm(SETTLE_MS);
+    }
+    return false;
+  }
+
+  /** The armed 'settle' turn runs: the next update arms another. */
+  settling(): void {
+    this.armed = false;
   }
 
   discard(): void {

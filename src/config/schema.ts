@@ -196,6 +196,11 @@ export const ConfigSchema = z
       persistLeaseTtlMs: ms(500),
       /** A document with no sockets unloads after this long (Y.Doc and Awareness destroyed). */
       unloadGraceMs: ms(10),
+      /**
+       * Updates relayed to a busy document's sockets within this long of the last one
+       * published are published together, one write per socket (0: every update at once).
+       */
+      relayWindowMs: z.number().int().min(0).max(100),
       /** Queued messages per document before its sockets are closed as overloaded. */
       mailboxCapacity: z.number().int().min(16),
       /** …and queued frame bytes per document (frames are up to gateway.docMaxPayloadBytes each). */

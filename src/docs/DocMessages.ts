@@ -8,6 +8,7 @@ import type { DocConnection } from './DocConnection.js';
 import type { DocMetrics } from './DocMetrics.js';
 import type { PersistenceOptions } from './DocPersistence.js';
 import type { DocStats } from './DocStats.js';
+import type { RelayClock } from './RelayWindow.js';
 import type { NoteMessage, NoteReply } from './notes/NoteSessions.js';
 
 /** The messages a document actor takes, its replies, and what it may touch (DocumentActor.ts). */
@@ -16,6 +17,8 @@ export type DocMessage =
   | { readonly type: 'open'; readonly conn: DocConnection }
   | { readonly type: 'frame'; readonly conn: DocConnection; readonly data: Uint8Array }
   | { readonly type: 'close'; readonly conn: DocConnection }
+  /** Applies the accepted client updates waiting for the Y.Doc. */
+  | { readonly type: 'settle' }
   | { readonly type: 'remote'; readonly entries: readonly LogEntry[] }
   | { readonly type: 'gap' }
   | { readonly type: 'awareness-remote'; readonly update: Uint8Array }
@@ -45,6 +48,8 @@ export interface DocActorDeps {
   readonly stats: DocStats;
   readonly logger: Logger;
   readonly persistence: PersistenceOptions;
+  /** Ends the relay windows of every document of this instance (docs.relayWindowMs; RelayWindow). */
+  readonly relayClock: RelayClock;
   /** Client updates that would grow the document past this many bytes are refused (docs.maxDocumentBytes). */
   readonly maxDocumentBytes: number;
   /** Delivers a message to this document's actor from outside its turns (log reader, bus). */

@@ -10,6 +10,7 @@ import { DocConnection, awarenessTopic, docTopic } from './DocConnection.js';
 import type { DocumentLog, LogEntry } from '../coordination/DocumentLog.js';
 import { AppliedCursor } from './AppliedCursor.js';
 import { DocOutbox } from './DocOutbox.js';
+import { UpdateBatch } from './UpdateBatch.js';
 
 export { DocStats } from './DocStats.js';
 import { DocPersistence } from './DocPersistence.js';
@@ -36,6 +37,8 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   /** Socket.IO note members on this instance (they keep the document loaded, as sockets do). */
   private readonly notes = new NoteSessions();
   private applied = new AppliedCursor();
+  /** Accepted client updates on their way into the Y.Doc; a 'settle' turn applies them. */
+  private readonly batch = new UpdateBatch((delayMs) => this.ctx.schedule(delayMs, { type: 'settle' }));
   /** Upper bound of the encoded state: exact at load and at each save, plus every update applied since. */
   private sizeBound = 0;
   private outbox: DocOutbox | null = null;
@@ -51,31 +54,46 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     await this.load();
   }
 
-  async receive(msg: DocMessage): Promise<unknown> {
+  /** Synchronous turns return no promise: a frame costs no microtask hop for the mailbox to await. */
+  receive(msg: DocMessage): unknown {
     try {
       switch (msg.type) {
-        case 'open':
-          return await this.open(msg.conn);
         case 'frame':
           this.deps.stats.dequeued(this.docId, msg.data.byteLength);
           return this.frame(msg.conn, msg.data);
         case 'close':
           return this.close(msg.conn);
+        case 'settle':
+          this.batch.settling();
+          return this.settle();
         case 'remote':
           return this.applyRemote(msg.entries);
-        case 'gap':
-          return await this.reloadStored();
         case 'awareness-remote':
           if (this.awareness) awarenessProtocol.applyAwarenessUpdate(this.awareness, msg.update, 'remote');
           return;
-        case 'persist':
-          return await this.persistence?.timer();
         case 'keepalive':
           this.keepalive = null;
           this.armKeepalive();
           return;
         case 'snapshot':
           return this.snapshot();
+        default:
+          return this.receiveAsync(msg);
+      }
+    } catch (err) {
+      return this.turnFailed(msg, err);
+    }
+  }
+
+  private async receiveAsync(msg: DocMessage): Promise<unknown> {
+    try {
+      switch (msg.type) {
+        case 'open':
+          return await this.open(msg.conn);
+        case 'gap':
+          return await this.reloadStored();
+        case 'persist':
+          return await this.persistence?.timer();
         case 'note-join':
         case 'note-state':
         case 'note-update':
@@ -85,13 +103,19 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
           return await this.deleted();
       }
     } catch (err) {
-      if (msg.type === 'snapshot') throw err;
-      this.deps.logger.error({ doc: this.docId, msg: msg.type, err: errorMessage(err) }, 'document turn failed');
+      return this.turnFailed(msg, err);
     }
+  }
+
+  private turnFailed(msg: DocMessage, err: unknown): void {
+    if (msg.type === 'snapshot') throw err;
+    this.deps.logger.error({ doc: this.docId, msg: msg.type, err: errorMessage(err) }, 'document turn failed');
   }
 
   async onStop(_ctx: ActorContext<DocMessage>, reason: StopReason): Promise<void> {
     this.keepalive?.();
+    this.outbox?.flushRelay();
+    this.settle();
     this.outbox?.flushNow();
     try {
       await this.outbox?.drain();
@@ -159,6 +183,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
       { docId: this.docId, owner: this.deps.instanceId, ...this.deps, options: this.deps.persistence },
       {
         snapshot: () => {
+          this.settle();
           const state = Y.encodeStateAsUpdate(doc);
           this.sizeBound = state.byteLength;
           return { state, appliedId: this.applied.id };
@@ -208,25 +233,27 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
 
   /** Merges the stored state (idempotent); what it adds is sent on and appended like a local change. */
   private mergeStored(stored: Uint8Array): void {
+    this.settle();
     const doc = this.doc!;
     const before = Y.encodeStateVector(doc);
     Y.applyUpdate(doc, stored, 'storage');
     const added = Y.encodeStateAsUpdate(doc, before);
-    if (!P.isEmptyUpdate(added)) this.changed(added, { local: true });
+    if (!P.isEmptyUpdate(added)) this.changed(added, true);
   }
 
   /**
-   * One applied change: to the local sockets (the client's own frame when there is one,
-   * not back to it), to this instance's note sockets unless a note member made it (the
+   * One accepted change (applied, or a client update in the batch): to the local sockets
+   * (the client's own frame when there is one, not back to it), to this instance's note
+   * sockets unless a note member made it (the
    * gateway relays those), to the log when made here, and marked for the next save.
    * Note sockets get it from the actor that applied it on every instance: no bus traffic,
    * and nothing at all while the document has no note member here.
    */
-  private changed(update: Uint8Array, how: { local: boolean; from?: DocConnection; frame?: Uint8Array; byNote?: boolean }): void {
-    this.outbox!.send(update, how.from ?? null, how.frame);
-    if (how.local) this.outbox!.local(update);
+  private changed(update: Uint8Array, local: boolean, from: DocConnection | null = null, frame?: Uint8Array, byNote = false): void {
+    this.outbox!.send(update, from, frame);
+    if (local) this.outbox!.local(update);
     this.persistence!.markDirty();
-    if (this.notes.size > 0 && !how.byNote) this.deps.noteRelay?.(this.docId, update, how.from ? how.from.principal.userId : null);
+    if (this.notes.size > 0 && !byNote) this.deps.noteRelay?.(this.docId, update, from ? from.principal.userId : null);
   }
 
   // ---- connections ----------------------------------------------------------
@@ -245,6 +272,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     this.conns.add(conn);
     this.deps.stats.connections.set(this.docId, this.conns.size);
     conn.subscribe(docTopic(this.docId));
+    this.settle();
     conn.send(P.encodeSyncStep1(this.doc));
     const states = [...this.awareness.getStates().keys()];
     if (states.length > 0) conn.send(P.encodeAwareness(this.awareness, states));
@@ -286,7 +314,10 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     }
     switch (msg.type) {
       case P.MessageType.Sync:
-        if (msg.sync === P.SyncType.Step1) return conn.send(P.encodeSyncStep2(this.doc, msg.stateVector));
+        if (msg.sync === P.SyncType.Step1) {
+          this.settle();
+          return conn.send(P.encodeSyncStep2(this.doc, msg.stateVector));
+        }
         if (!conn.canWrite) {
           // A reader's own sync step 2 is usually empty; anything else is an edit it may not make.
           if (!P.isEmptyUpdate(msg.update)) {
@@ -301,15 +332,11 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
           return conn.close(P.DocCloseCodes.TOO_LARGE);
         }
         if (P.isNoOpUpdate(msg.update)) return;
-        try {
-          Y.applyUpdate(this.doc, msg.update, conn);
-        } catch (err) {
-          return this.refuse(conn, 'update', err);
-        }
         this.sizeBound += msg.update.byteLength;
         this.deps.metrics.clientUpdates.inc();
         // An update message is forwarded byte for byte; a sync step 2 is re-framed as an update.
-        this.changed(msg.update, { local: true, from: conn, ...(msg.sync === P.SyncType.Update ? { frame: data } : {}) });
+        this.changed(msg.update, true, conn, msg.sync === P.SyncType.Update ? data : undefined);
+        if (this.batch.add(msg.update, conn)) this.settle();
         return;
       case P.MessageType.Awareness:
         try {
@@ -325,6 +352,18 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     }
   }
 
+  /** Applies the accepted updates not yet in the Y.Doc (UpdateBatch); whatever reads or writes the Y.Doc calls it first. */
+  private settle(): void {
+    if (!this.doc) return;
+    const failed = this.batch.applyTo(this.doc);
+    if (!failed) return;
+    // Read completely, yet Yjs threw integrating it: the sender is refused as for a malformed update.
+    for (const { from, err } of failed) {
+      if (from) this.refuse(from, 'update', err);
+      else this.deps.logger.error({ doc: this.docId, err: errorMessage(err) }, 'document update did not apply');
+    }
+  }
+
   private refuse(conn: DocConnection, kind: string, err: unknown): void {
     this.deps.metrics.invalidMessages.inc({ kind });
     this.deps.logger.info({ doc: this.docId, user: conn.principal.userId, kind, err: errorMessage(err) }, 'document frame refused; socket closed');
@@ -336,6 +375,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   private applyRemote(entries: readonly LogEntry[]): void {
     this.applied.applied(entries.at(-1)?.id);
     if (!this.doc || entries.length === 0) return;
+    this.settle();
     const foreign = entries.filter((e) => e.origin !== this.deps.instanceId).map((e) => e.update);
     if (foreign.length > 0) {
       try {
@@ -343,7 +383,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
         Y.applyUpdate(this.doc, update, 'remote');
         this.sizeBound += update.byteLength;
         this.deps.metrics.remoteUpdates.inc(foreign.length);
-        this.changed(update, { local: false });
+        this.changed(update, false);
       } catch (err) {
         this.deps.logger.error({ doc: this.docId, err: errorMessage(err) }, 'remote document update did not apply; skipped');
       }
@@ -364,8 +404,9 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     if (this.state === 'failed') await this.retryLoad();
     if (this.state === 'missing') return { ok: false, code: ErrorCode.NOT_FOUND, message: `no document ${this.docId}` };
     if (this.state === 'failed' || !this.doc) return { ok: false, code: ErrorCode.DOC_LOAD_FAILED, message: 'document unavailable' };
+    this.settle();
     const reply = this.notes.handle(msg, { doc: this.doc, record: this.record!, metrics: this.deps.metrics });
-    if (reply.ok && msg.type === 'note-update' && msg.update && !P.isNoOpUpdate(msg.update)) this.changed(msg.update, { local: true, byNote: true });
+    if (reply.ok && msg.type === 'note-update' && msg.update && !P.isNoOpUpdate(msg.update)) this.changed(msg.update, true, null, undefined, true);
     this.armKeepalive();
     return reply;
   }
@@ -374,6 +415,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   private async deleted(): Promise<void> {
     this.state = 'missing';
     this.record = null;
+    this.batch.discard();
     this.outbox?.discard();
     await this.persistence?.release();
     for (const conn of [...this.conns]) {
@@ -385,6 +427,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   private snapshot(): DocSnapshotReply | null {
     if (this.state === 'failed') throw new SwitchyardError(ErrorCode.DOC_LOAD_FAILED, `document ${this.docId} failed to load; try again shortly`);
     if (!this.record || !this.doc) return null;
+    this.settle();
     const content = this.notes.content;
     return { record: this.record, text: rootTexts(this.doc), ...(content === undefined ? {} : { content }) };
   }

@@ -12,6 +12,7 @@ import { DocMetrics } from './DocMetrics.js';
 import { DocumentActor, type DocMessage, type DocSnapshotReply } from './DocumentActor.js';
 import { DocStats } from './DocStats.js';
 import { DocumentSocket, type RateLimitFactory } from './DocumentSocket.js';
+import { RelayClock } from './RelayWindow.js';
 import { registerDocRoutes } from './routes.js';
 import { compact, type Compactor } from './compact.js';
 import { NoteBridge } from './notes/NoteBridge.js';
@@ -68,6 +69,7 @@ export class DocumentService implements Feature {
       stats: this.stats,
       logger,
       maxDocumentBytes: config.docs.maxDocumentBytes,
+      relayClock: new RelayClock(config.docs.relayWindowMs),
       persistence: { debounceMs: config.docs.persistDebounceMs, maxWaitMs: config.docs.persistMaxWaitMs, leaseTtlMs: config.docs.persistLeaseTtlMs },
       tell: (docId: string, msg: DocMessage) => this.tellQuietly(docId, msg),
       compact: this.compact,

@@ -3,6 +3,7 @@ import * as encoding from 'lib0/encoding';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
+import { checkUpdate } from './checkUpdate.js';
 
 /** Outer message types of the y-websocket protocol (y-protocols). */
 export enum MessageType {
@@ -62,7 +63,7 @@ export function decodeMessage(frame: Uint8Array): IncomingMessage {
         Y.decodeStateVector(payload);
         msg = { type, sync, stateVector: payload };
       } else if (sync === SyncType.Step2 || sync === SyncType.Update) {
-        Y.decodeUpdate(payload); // parses every struct and the delete set; throws when malformed
+        checkUpdate(payload); // reads every struct and the delete set; throws where Yjs would
         msg = { type, sync, update: payload };
       } else {
         throw new Error(`unknown sync message type ${sync}`);

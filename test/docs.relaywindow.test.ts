@@ -1,0 +1,58 @@
+import './helpers/guard.js';
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, it, mock } from 'node:test';
+import type { DocConnection } from '../src/docs/DocConnection.js';
+import { RelayClock, RelayWindow } from '../src/docs/RelayWindow.js';
+
+const msg = (n: number) => new Uint8Array([n]);
+const sender = { id: 1 } as unknown as DocConnection;
+
+beforeEach(() => mock.timers.enable({ apis: ['setInterval'] }));
+afterEach(() => mock.timers.reset());
+
+function recorder(clock: RelayClock): { published: Array<[number, DocConnection | null]>; window: () => RelayWindow } {
+  const published: Array<[number, DocConnection | null]> = [];
+  return { published, window: () => new RelayWindow(clock, (m, from) => published.push([m[0]!, from])) };
+}
+
+it('relay window: a quiet document publishes at once; what follows within the window goes out together, in order, at the tick', () => {
+  const clock = new RelayClock(5);
+  const { published, window } = recorder(clock);
+  const w = window();
+  const other = recorder(clock);
+  const w2 = other.window();
+  w.send(msg(1), sender);
+  w2.send(msg(9), null);
+  assert.deepEqual(published, [[1, sender]]);
+  w.send(msg(2), null);
+  w.send(msg(3), sender);
+  assert.equal(published.length, 1, 'held during the window');
+  mock.timers.tick(5);
+  assert.deepEqual(published, [[1, sender], [2, null], [3, sender]]);
+  assert.deepEqual(other.published, [[9, null]], 'a window per document, one clock');
+  w.send(msg(4), null); // the flush kept the window open
+  assert.equal(published.length, 3);
+  mock.timers.tick(5);
+  assert.deepEqual(published.at(-1), [4, null]);
+  mock.timers.tick(5); // a window that held nothing closes
+  w.send(msg(5), null);
+  assert.deepEqual(published.at(-1), [5, null], 'quiet again: published at once');
+});
+
+it('relay window: flush publishes what is held, discard drops it, a period of 0 publishes everything at once', () => {
+  const { published, window } = recorder(new RelayClock(5));
+  const w = window();
+  w.send(msg(1), null);
+  w.send(msg(2), null);
+  w.flush();
+  assert.deepEqual(published.map(([m]) => m), [1, 2]);
+  w.send(msg(3), null);
+  w.discard();
+  mock.timers.tick(10);
+  assert.deepEqual(published.map(([m]) => m), [1, 2], 'the held update of a deleted document is never sent');
+
+  const now = recorder(new RelayClock(0));
+  const immediate = now.window();
+  for (let i = 0; i < 3; i++) immediate.send(msg(i), null);
+  assert.deepEqual(now.published.map(([m]) => m), [0, 1, 2]);
+});

@@ -169,7 +169,7 @@ describe('ExpiryWheel: one interval, buckets per tick', () => {
   });
 });
 
-describe('TokenService.verify: HS256 only, checked as jose checks it', () => {
+describe('TokenService.verify: HS256 only (alg none, other algorithms, bad signatures, malformed segments, time claims)', () => {
   const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
   const now = () => Math.floor(Date.now() / 1000);
   const hs256 = (header: unknown, claims: unknown, secret = TEST_SECRET) => {
@@ -219,7 +219,7 @@ describe('TokenService.verify: HS256 only, checked as jose checks it', () => {
       const token = await make();
       const result = await tokens.verify(token);
       assert.equal(result.ok ? 'ok' : result.reason, expected);
-      // jose's own verdict on the signature, header and time claims agrees (the user-id rules are ours).
+      // jose's bare verdict agrees: the service adds only its user-id and exp rules on top.
       const jose = await jwtVerify(token, new TextEncoder().encode(TEST_SECRET), { algorithms: ['HS256'] }).then(
         () => 'ok',
         (err: unknown) => (err instanceof joseErrors.JWTExpired ? 'expired' : 'invalid'),

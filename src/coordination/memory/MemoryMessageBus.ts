@@ -35,7 +35,7 @@ export class MemoryMessageBus implements MessageBus {
 
   async subscribe(topic: string, handler: BusHandler): Promise<Unsubscribe> {
     const entry = this.topics.get(topic);
-    if (entry === undefined) this.topics.set(flat(topic), handler);
+    if (entry === undefined) this.topics.set(topic, handler);
     else if (typeof entry === 'function') {
       if (entry !== handler) this.topics.set(topic, [entry, handler]);
     } else if (!entry.includes(handler)) entry.push(handler);
@@ -66,13 +66,4 @@ export class MemoryMessageBus implements MessageBus {
   onConnectionChange(_listener: (connected: boolean) => void): () => void {
     return () => {};
   }
-}
-
-/**
- * A flat copy of a topic built by concatenation (`room:${room}`): kept as a map key, the
- * ConsString stayed alive beside the flat copy hashing made of it (~32 B per topic).
- * JSON.parse writes a new sequential string (`[topic].join('')` hands back the ConsString).
- */
-function flat(topic: string): string {
-  return JSON.parse(JSON.stringify(topic)) as string;
 }

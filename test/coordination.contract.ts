@@ -355,6 +355,27 @@ export function coordinationContract(name: string, makeBackend: () => Promise<Ba
         assert.deepEqual(flat(), sent);
         assert.ok(got.every((p) => p === 'plain' || /^hdr(\n\d)+$/.test(p)), JSON.stringify(got));
       });
+
+      it('unsubscribe(topic, handler) removes one handler shared by several topics from that topic only', async () => {
+        const got: string[] = [];
+        const other: string[] = [];
+        const shared = (p: string, topic: string) => got.push(`${topic}:${p}`);
+        await c.bus.subscribe('s1', shared);
+        await c.bus.subscribe('s2', shared);
+        await c.bus.subscribe('s1', (p) => other.push(p));
+        assert.equal(c.bus.topicCount(), 2);
+        await c.bus.unsubscribe('s1', shared);
+        await c.bus.unsubscribe('s1', shared); // a no-op once gone
+        await c.bus.unsubscribe('never', shared); // and for a topic it never had
+        assert.equal(c.bus.topicCount(), 2, 's1 keeps its other handler');
+        await c.bus.publish('s1', 'a');
+        await c.bus.publish('s2', 'b');
+        await waitFor(() => got.length === 1 && other.length === 1, { what: 'deliveries' });
+        assert.deepEqual(got, ['s2:b']);
+        assert.deepEqual(other, ['a']);
+        await c.bus.unsubscribe('s2', shared);
+        assert.equal(c.bus.topicCount(), 1);
+      });
     });
 
     describe('instances', () => {

@@ -1,5 +1,7 @@
 import './helpers/guard.js';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { after, before, describe, it } from 'node:test';
 import type { Socket } from 'socket.io-client';
 import { TokenService } from '../src/auth/tokens.js';
@@ -165,4 +167,84 @@ describe('ExpiryWheel: one interval, buckets per tick', () => {
       wheel.close();
     }
   });
+});
+
+describe('TokenService.verify: HS256 only (alg none, other algorithms, bad signatures, malformed segments, time claims)', () => {
+  const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+  const now = () => Math.floor(Date.now() / 1000);
+  const hs256 = (header: unknown, claims: unknown, secret = TEST_SECRET) => {
+    const input = `${b64(header)}.${b64(claims)}`;
+    return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+  };
+  const claims = (extra: Record<string, unknown> = {}) => ({ sub: 'zoe', name: 'Zoe', role: 'user', exp: now() + 600, ...extra });
+  const HEADER = { alg: 'HS256', typ: 'JWT' };
+
+  /** [what, token, expected reason or 'ok'] */
+  const cases: Array<[string, () => Promise<string> | string, 'ok' | 'expired' | 'invalid']> = [
+    ['a token it signed', () => tokens.sign({ sub: 'zoe' }), 'ok'],
+    ['an original-system token (id, no sub)', () => originalToken(TEST_SECRET, 'zoe'), 'ok'],
+    ['a hand-made HS256 token', () => hs256(HEADER, claims()), 'ok'],
+    ['alg none, no signature', () => `${b64({ alg: 'none' })}.${b64(claims())}.`, 'invalid'],
+    ['alg none with a signature segment', () => `${b64({ alg: 'none' })}.${b64(claims())}.${b64('x')}`, 'invalid'],
+    ['alg HS512 (a valid HS512 signature)', () => new SignJWT(claims()).setProtectedHeader({ alg: 'HS512' }).sign(new TextEncoder().encode(TEST_SECRET)), 'invalid'],
+    ['alg hs256 (case matters)', () => hs256({ alg: 'hs256' }, claims()), 'invalid'],
+    ['no alg', () => hs256({ typ: 'JWT' }, claims()), 'invalid'],
+    ['a crit header', () => hs256({ alg: 'HS256', crit: ['exp'] }, claims()), 'invalid'],
+    ['another secret', () => hs256(HEADER, claims(), `${TEST_SECRET}x`), 'invalid'],
+    ['a flipped signature byte', () => flipLast(hs256(HEADER, claims())), 'invalid'],
+    ['a truncated signature', () => hs256(HEADER, claims()).slice(0, -4), 'invalid'],
+    ['claims changed after signing', () => swapClaims(hs256(HEADER, claims()), claims({ role: 'admin' })), 'invalid'],
+    ['two segments', () => hs256(HEADER, claims()).split('.').slice(0, 2).join('.'), 'invalid'],
+    ['four segments', () => `${hs256(HEADER, claims())}.x`, 'invalid'],
+    ['an empty segment', () => `.${b64(claims())}.${b64('x')}`, 'invalid'],
+    ['a non-base64url character', () => hs256(HEADER, claims()).replace('.', '+.'), 'invalid'],
+    ['a header that is not JSON', () => hs256('not json', claims()), 'invalid'],
+    ['a header that is an array', () => hs256(['HS256'], claims()), 'invalid'],
+    ['claims that are not JSON', () => hs256(HEADER, '{"sub":'), 'invalid'],
+    ['claims that are an array', () => hs256(HEADER, [claims()]), 'invalid'],
+    ['claims that are a number', () => hs256(HEADER, 42), 'invalid'],
+    ['exp in the past', () => hs256(HEADER, claims({ exp: now() - 10 })), 'expired'],
+    ['exp now (exp <= now is expired)', () => hs256(HEADER, claims({ exp: now() })), 'expired'],
+    ['exp as a string', () => hs256(HEADER, claims({ exp: String(now() + 600) })), 'invalid'],
+    ['nbf in the future', () => hs256(HEADER, claims({ nbf: now() + 600 })), 'invalid'],
+    ['nbf in the past', () => hs256(HEADER, claims({ nbf: now() - 600 })), 'ok'],
+    ['iat as a string', () => hs256(HEADER, claims({ iat: 'yesterday' })), 'invalid'],
+    ['a sub token without exp', () => hs256(HEADER, { sub: 'zoe' }), 'invalid'],
+    ['an id token without exp (the original system, JWT_EXPIRES_IN=-1)', () => hs256(HEADER, { id: 7 }), 'ok'],
+    ['no user id', () => hs256(HEADER, { name: 'zoe', exp: now() + 600 }), 'invalid'],
+  ];
+
+  for (const [what, make, expected] of cases) {
+    it(`${what}: ${expected}`, async () => {
+      const token = await make();
+      const result = await tokens.verify(token);
+      assert.equal(result.ok ? 'ok' : result.reason, expected);
+      // jose's bare verdict agrees: the service adds only its user-id and exp rules on top.
+      const jose = await jwtVerify(token, new TextEncoder().encode(TEST_SECRET), { algorithms: ['HS256'] }).then(
+        () => 'ok',
+        (err: unknown) => (err instanceof joseErrors.JWTExpired ? 'expired' : 'invalid'),
+      );
+      if (!what.includes('without exp') && what !== 'no user id') assert.equal(jose, expected, 'jose agrees');
+    });
+  }
+
+  it('a verified token gives its principal and its expiry', async () => {
+    const exp = now() + 600;
+    const result = await tokens.verify(hs256(HEADER, claims({ exp, role: 'admin' })));
+    assert.ok(result.ok);
+    assert.deepEqual(result.principal, { userId: 'zoe', name: 'Zoe', role: 'admin' });
+    assert.equal(tokens.expiresAt(result.principal), exp * 1000);
+  });
+
+  function flipLast(token: string): string {
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const sig = Buffer.from(s, 'base64url');
+    sig[sig.length - 1]! ^= 1;
+    return `${h}.${p}.${sig.toString('base64url')}`;
+  }
+
+  function swapClaims(token: string, replacement: unknown): string {
+    const [h, , s] = token.split('.') as [string, string, string];
+    return `${h}.${b64(replacement)}.${s}`;
+  }
 });

@@ -161,6 +161,12 @@ export interface MessageBus {
   publishFrame(topic: string, header: string, frame: string): Promise<void>;
   /** Subscribes the handler; the returned function removes it (and the topic subscription when it was the last). */
   subscribe(topic: string, handler: BusHandler): Promise<Unsubscribe>;
+  /**
+   * Removes the handler from the topic, as the function `subscribe` returned does; a no-op
+   * when it is not subscribed. One handler can then serve many topics without a closure
+   * per topic held to unsubscribe it (the gateway subscribes a topic per connected user).
+   */
+  unsubscribe(topic: string, handler: BusHandler): Promise<void>;
   /** Number of topics this process is subscribed to. */
   topicCount(): number;
   /** Called with `true` when the bus is (re)subscribed and `false` when the connection is lost. */

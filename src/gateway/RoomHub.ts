@@ -1,14 +1,16 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { BackendUnavailableError, errorMessage } from '../errors.js';
-import type { MessageBus, Unsubscribe } from '../coordination/ports.js';
+import type { BusHandler, MessageBus } from '../coordination/ports.js';
 import type { Logger } from '../observability/logger.js';
 import { RoomVia, type Connection } from './Connection.js';
 import { jsonOf, type Dialect } from './Dialect.js';
 import type { GatewayMetrics } from './GatewayMetrics.js';
 import { userOfRoom } from './RoomPolicy.js';
 
+const TOPIC_PREFIX = 'room:';
+
 /** The bus topic that carries a room's frames between instances. */
-export const roomTopic = (room: string): string => `room:${room}`;
+export const roomTopic = (room: string): string => `${TOPIC_PREFIX}${room}`;
 
 /** In the event slot of a bus frame: a control frame for the instances (never valid event JSON, never sent to sockets). */
 const CONTROL = '!control';
@@ -21,8 +23,8 @@ interface LocalRoom {
    * room then completes synchronously, and an idle room holds no promise).
    */
   pending: Promise<void> | null;
-  /** The settled subscription; null while pending or when subscribing failed (local delivery still works). */
-  unsubscribe: Unsubscribe | null;
+  /** False while pending or when subscribing failed (local delivery still works). */
+  subscribed: boolean;
 }
 
 /**
@@ -45,6 +47,15 @@ export class RoomHub {
   /** Last state the bus reported; a relay while it is down tells its sender the other instances missed it. */
   private busUp = true;
   private bufferedBusErrors = 0;
+  /**
+   * The one handler of every room topic: a closure per room and the bus' unsubscribe
+   * closure per topic were ~220 B per connected user (each socket's `user:` room).
+   */
+  private readonly onTopic: BusHandler = (payload, topic) => {
+    const room = topic.slice(TOPIC_PREFIX.length);
+    // A frame that was on its way when the room was released must not reach a later member.
+    if (this.local.has(room)) this.onBusFrame(room, payload);
+  };
 
   constructor(
     private readonly app: TemplatedApp,
@@ -136,9 +147,9 @@ export class RoomHub {
 
   /** Drops every bus subscription (shutdown). */
   async close(): Promise<void> {
-    const states = [...this.local.values()];
+    const states = [...this.local];
     this.local.clear();
-    await Promise.all(states.map((s) => this.unsubscribe(s)));
+    await Promise.all(states.map(([room, s]) => this.unsubscribe(room, s)));
   }
 
   private publishFrame(room: string, eventJson: string, dataJson: string): Promise<void> {
@@ -146,15 +157,14 @@ export class RoomHub {
   }
 
   private open(room: string): LocalRoom {
-    const state: LocalRoom = { members: 0, pending: null, unsubscribe: null };
+    const state: LocalRoom = { members: 0, pending: null, subscribed: false };
+    // Reopened before its release unsubscribed, the topic keeps the one subscription (the bus
+    // holds a handler once per topic) and unsubscribe() below leaves it in place.
     state.pending = this.bus
-      .subscribe(roomTopic(room), (payload) => {
-        // A handler of a room that was released (and maybe reopened) in the meantime must not deliver twice.
-        if (this.local.get(room) === state) this.onBusFrame(room, payload);
-      })
+      .subscribe(roomTopic(room), this.onTopic)
       .then(
-        (unsubscribe) => {
-          state.unsubscribe = unsubscribe;
+        () => {
+          state.subscribed = true;
         },
         (err: unknown) => {
           this.log.error({ room, err: errorMessage(err) }, 'room bus subscribe failed: only local members will receive this room');
@@ -184,13 +194,15 @@ export class RoomHub {
     state.members -= 1;
     if (state.members > 0) return;
     this.local.delete(room);
-    void this.unsubscribe(state);
+    void this.unsubscribe(room, state);
   }
 
-  private async unsubscribe(state: LocalRoom): Promise<void> {
+  private async unsubscribe(room: string, state: LocalRoom): Promise<void> {
     try {
       await state.pending;
-      await state.unsubscribe?.();
+      // Reopened meanwhile: the new members share this subscription (the check and the call are one synchronous step).
+      if (!state.subscribed || this.local.has(room)) return;
+      await this.bus.unsubscribe(roomTopic(room), this.onTopic);
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'room bus unsubscribe failed');
     }

@@ -44,16 +44,18 @@ export class MemoryMessageBus implements MessageBus {
     else if (typeof entry === 'function') {
       if (entry !== handler) this.topics.set(topic, [entry, handler]);
     } else if (!entry.includes(handler)) entry.push(handler);
-    return async () => {
-      const now = this.topics.get(topic);
-      if (now === handler) this.topics.delete(topic);
-      else if (Array.isArray(now)) {
-        const at = now.indexOf(handler);
-        if (at < 0) return;
-        now.splice(at, 1);
-        if (now.length === 1) this.topics.set(topic, now[0]!);
-      }
-    };
+    return () => this.unsubscribe(topic, handler);
+  }
+
+  async unsubscribe(topic: string, handler: BusHandler): Promise<void> {
+    const now = this.topics.get(topic);
+    if (now === handler) this.topics.delete(topic);
+    else if (Array.isArray(now)) {
+      const at = now.indexOf(handler);
+      if (at < 0) return;
+      now.splice(at, 1);
+      if (now.length === 1) this.topics.set(topic, now[0]!);
+    }
   }
 
   private has(topic: string, handler: BusHandler): boolean {

@@ -1,12 +1,17 @@
 import { LeaseLostError } from '../../errors.js';
 import type { LeaseGuard, SessionInfo, SessionPool } from '../ports.js';
 import type { MemoryLeaseLock } from './MemoryLeaseLock.js';
-import { TimeIndex } from './TimeIndex.js';
+import { ScoreHeap } from './TimeIndex.js';
 
 /** Sessions of one process, indexed by `lastSeenAt` so sweeps cost O(expired). */
 export class MemorySessionPool implements SessionPool {
   private readonly sessions = new Map<string, SessionInfo>();
-  private readonly seen = new TimeIndex<string>();
+  /** Ordered by `lastSeenAt`, checked against `sessions` (no second map entry per session). */
+  private readonly seen = new ScoreHeap<string>(
+    (sid) => this.sessions.get(sid)?.lastSeenAt,
+    () => this.liveScores(),
+    () => this.sessions.size,
+  );
   /** userId → number of sessions, so userCount() is O(1). */
   private readonly users = new Map<string, number>();
 
@@ -15,7 +20,7 @@ export class MemorySessionPool implements SessionPool {
   async upsert(session: SessionInfo): Promise<void> {
     this.drop(session.sid);
     this.sessions.set(session.sid, frozenSession(session, session.lastSeenAt));
-    this.seen.set(session.sid, session.lastSeenAt);
+    this.seen.push(session.sid, session.lastSeenAt);
     this.users.set(session.userId, (this.users.get(session.userId) ?? 0) + 1);
   }
 
@@ -23,7 +28,7 @@ export class MemorySessionPool implements SessionPool {
     const s = this.sessions.get(sid);
     if (!s) return false;
     this.sessions.set(sid, frozenSession(s, now));
-    this.seen.set(sid, now);
+    this.seen.push(sid, now);
     return true;
   }
 
@@ -45,19 +50,20 @@ export class MemorySessionPool implements SessionPool {
 
   async sweepIdle(olderThan: number, limit: number, guard?: LeaseGuard): Promise<string[]> {
     if (guard && !this.lock.holds(guard)) throw new LeaseLostError(guard.name);
-    const sids = this.seen.take(limit, (lastSeenAt) => lastSeenAt < olderThan);
-    for (const sid of sids) this.drop(sid);
-    return sids;
+    return this.seen.take(limit, (lastSeenAt) => lastSeenAt < olderThan, (sid) => this.drop(sid));
   }
 
   private drop(sid: string): void {
     const prev = this.sessions.get(sid);
     if (!prev) return;
     this.sessions.delete(sid);
-    this.seen.delete(sid);
     const n = (this.users.get(prev.userId) ?? 1) - 1;
     if (n <= 0) this.users.delete(prev.userId);
     else this.users.set(prev.userId, n);
+  }
+
+  private *liveScores(): Iterable<[string, number]> {
+    for (const [sid, s] of this.sessions) yield [sid, s.lastSeenAt];
   }
 }
 

@@ -139,11 +139,13 @@ export class RedisMessageBus implements MessageBus {
     if (!t) this.topics.set(topic, (t = { handlers: new Set(), subscribed: false, op: Promise.resolve() }));
     t.handlers.add(handler);
     await this.sync(topic, t);
-    return async () => {
-      const current = this.topics.get(topic);
-      if (!current?.handlers.delete(handler)) return;
-      await this.sync(topic, current);
-    };
+    return () => this.unsubscribe(topic, handler);
+  }
+
+  async unsubscribe(topic: string, handler: BusHandler): Promise<void> {
+    const current = this.topics.get(topic);
+    if (!current?.handlers.delete(handler)) return;
+    await this.sync(topic, current);
   }
 
   topicCount(): number {

@@ -202,7 +202,7 @@ async function main(): Promise<void> {
       `${BACKGROUND} background tasks in each registry; ${CREATES} no-op creates over HTTP (${CONCURRENCY} in flight) × ${ROUNDS} round(s); ${STOPS} cross-instance stops over HTTP`,
   );
   console.log(
-    '  switchyard per create: uWS HTTP, JWT verify, owner check (SMEMBERS of the item + each task record), item actor, registry add (Lua), task run, status events, registry removal\n' +
+    '  switchyard per create: uWS HTTP, JWT verify, the owner\'s item actor turn, registry add within the per-user limit (one Lua script), task run, created + outcome task:status events, registry removal (one Lua script)\n' +
       '  original per create:   node:http, JWT verify, HSET + SADD pipeline, asyncio-style task, done callback HDEL + SREM + SCARD (+ DEL)\n' +
       '  switchyard per stop:   registry lookup (owner check + which instance), PUBLISH to the owner\'s listener, abort, registry removal\n' +
       '  original per stop:     PUBLISH {"action":"stop","task_id"} to every instance, listener looks up its local dict, cancel, cleanup',

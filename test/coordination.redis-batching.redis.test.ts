@@ -2,6 +2,7 @@ import './helpers/guard.js';
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { Redis } from 'ioredis';
+import { coalesceWrites } from '../src/coordination/redis/connection.js';
 import { createRedisCoordination } from '../src/coordination/redis/index.js';
 import { BackendUnavailableError } from '../src/errors.js';
 import { describeRedis, randomPrefix } from './helpers/redis.js';
@@ -13,6 +14,31 @@ const session = (sid: string) => ({ sid, userId: `u-${sid}`, name: sid, role: 'u
 await describeRedis(
   'redis coordination: per-turn pipelines',
   (server) => {
+    it('the commands of one turn on a coalescing client leave as one socket write, each answered in order', async () => {
+      const client = new Redis(server.url);
+      try {
+        coalesceWrites(client);
+        await client.ping();
+        const key = `${randomPrefix()}:n`;
+        let writes = 0;
+        const stream = client.stream as unknown as Record<'_write' | '_writev', (...args: unknown[]) => void>;
+        for (const method of ['_write', '_writev'] as const) {
+          const original = stream[method]!.bind(stream);
+          stream[method] = (...args) => {
+            writes += 1;
+            original(...args);
+          };
+        }
+        const replies = await Promise.all(Array.from({ length: 50 }, () => client.incr(key)));
+        assert.deepEqual(replies, Array.from({ length: 50 }, (_, i) => i + 1));
+        assert.equal(writes, 1);
+        assert.equal(await client.get(key), '50', 'a later turn writes again');
+        assert.equal(writes, 2);
+      } finally {
+        client.disconnect();
+      }
+    });
+
     it('touches issued in one turn each get their own answer, known and unknown sessions mixed', async () => {
       const coord = await createRedisCoordination({ url: server.url, keyPrefix: randomPrefix() });
       try {

@@ -96,6 +96,19 @@ describe('HTTP: auth and size limits before the body is read', () => {
     assert.ok(reply.closedByServer);
   });
 
+  it('an invalid token with a small body (read, not paused, during the check): 401 and the connection kept', async () => {
+    const reply = await rawUpload({ port, path: '/api/tasks', headers: { authorization: 'Bearer not.a.jwt', 'content-type': 'application/json' }, bodyBytes: 200, closeWithinMs: 500 });
+    assert.equal(reply.status, 401);
+    assert.match(reply.body, /token invalid/);
+    assert.equal(reply.closedByServer, false);
+  });
+
+  it('an invalid token with a body too big to read during the check (2 MB): 401, connection closed', async () => {
+    const reply = await rawUpload({ port, path: '/api/files', headers: { authorization: 'Bearer not.a.jwt' }, bodyBytes: 2 * MB });
+    assert.equal(reply.status, 401);
+    assert.ok(reply.closedByServer);
+  });
+
   it('a refusal without a body keeps the connection (keep-alive unaffected)', async () => {
     const reply = await rawUpload({ port, path: '/api/usage', method: 'GET', bodyBytes: 0, closeWithinMs: 500 });
     assert.equal(reply.status, 401);

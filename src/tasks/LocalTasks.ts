@@ -28,8 +28,8 @@ export class LocalTasks {
   private readonly running = new Map<string, RunningTask>();
   /** Owner → ids of their admitted tasks in `running`. */
   private readonly byOwner = new Map<string, Set<string>>();
-  /** Exit handling still in flight (awaited by shutdown). */
-  private readonly exiting = new Set<Promise<void>>();
+  /** Exit handling still in flight (awaited by shutdown); each entry removes itself when done. */
+  private readonly exiting = new Map<RunningTask, Promise<void>>();
 
   constructor(private readonly deps: LocalTasksDeps) {}
 
@@ -76,9 +76,7 @@ export class LocalTasks {
     // Not awaited: the create is answered once the task is registered. Order still holds —
     // the outcome's event is queued after this one on the same bus connection.
     void emitStatus(deps.emit, deps.log, record, 'created');
-    const exit = this.finish(task);
-    this.exiting.add(exit);
-    void exit.finally(() => this.exiting.delete(exit));
+    this.exiting.set(task, this.finish(task));
     return record;
   }
 
@@ -91,7 +89,7 @@ export class LocalTasks {
   /** Shutdown: cancels every task and resolves once each has left the registry. */
   async stopAll(): Promise<void> {
     for (const task of this.running.values()) task.stop('shutdown');
-    await Promise.all([...this.exiting]);
+    await Promise.all([...this.exiting.values()]);
   }
 
   /** Ids of the owner's tasks here that passed admission (counted by the limit even if the registry lost them). */
@@ -110,17 +108,22 @@ export class LocalTasks {
     }
   }
 
+  /** The exit path; never rejects (run does not, remove retries on its own, emitStatus logs). */
   private async finish(task: RunningTask): Promise<void> {
     const { deps } = this;
-    const exit: TaskExit = await task.run();
-    const { record } = exit;
-    this.running.delete(record.taskId);
-    this.index(record, false);
-    await deps.sync.remove(record);
-    deps.metrics.finished.inc({ kind: record.kind, status: exit.status });
-    deps.metrics.duration.observe({ kind: record.kind }, exit.durationMs / 1000);
-    deps.events.emit('exit', exit);
-    if (exit.status === 'failed') deps.log.info({ task: record.taskId, kind: record.kind, error: exit.error }, 'task failed');
-    await emitStatus(deps.emit, deps.log, record, exit.status, exit.error);
+    try {
+      const exit: TaskExit = await task.run();
+      const { record } = exit;
+      this.running.delete(record.taskId);
+      this.index(record, false);
+      await deps.sync.remove(record);
+      deps.metrics.finished.inc({ kind: record.kind, status: exit.status });
+      deps.metrics.duration.observe({ kind: record.kind }, exit.durationMs / 1000);
+      deps.events.emit('exit', exit);
+      if (exit.status === 'failed') deps.log.info({ task: record.taskId, kind: record.kind, error: exit.error }, 'task failed');
+      await emitStatus(deps.emit, deps.log, record, exit.status, exit.error);
+    } finally {
+      this.exiting.delete(task);
+    }
   }
 }

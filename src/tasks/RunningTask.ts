@@ -1,8 +1,6 @@
 import type { TaskRecord } from '../coordination/ports.js';
 import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import { untilAborted } from '../util/abortable.js';
-import { withDeadline } from '../util/deadline.js';
 import { TaskCancelledError, TaskTimeoutError } from './errors.js';
 import { ownerEmitter, type RoomEmit } from './ownerEvents.js';
 import type { TaskExit, TaskKind, TaskRunContext } from './types.js';
@@ -57,29 +55,71 @@ export class RunningTask {
   async run(): Promise<TaskExit> {
     const { signal } = this.controller;
     let failure: unknown;
-    try {
-      const log = () => this.log;
-      const ctx: TaskRunContext<unknown> = {
-        taskId: this.taskId,
-        itemId: this.record.itemId,
-        ownerId: this.record.ownerId,
-        input: this.input,
-        signal,
-        get log() {
-          return log();
-        },
-        emitToOwner: ownerEmitter(this.emit, this.record, log),
-      };
-      // A task stopped before it began never starts its kind (no upstream request).
-      const work = signal.aborted ? Promise.resolve() : untilAborted(Promise.resolve().then(() => this.kind.run(ctx)), signal);
-      await withDeadline(work, this.timeoutMs, () => {
-        this.controller.abort(new TaskTimeoutError(this.taskId, this.timeoutMs));
-        return signal.reason as Error;
-      });
-    } catch (err) {
-      failure = err;
+    // A task stopped before it began never starts its kind (no upstream request).
+    if (!signal.aborted) {
+      try {
+        await this.race();
+      } catch (err) {
+        failure = err;
+      }
     }
     return this.exit(signal.aborted ? signal.reason : failure, signal.aborted);
+  }
+
+  /**
+   * Settles as the kind's run does, or rejects with the abort reason as soon as the task
+   * is stopped or times out (the timeout aborts it). One promise, one abort listener and
+   * one timer per task (this was untilAborted inside withDeadline: three promises and two
+   * listeners more per create); a late result or rejection of the kind is observed and dropped.
+   */
+  private race(): Promise<void> {
+    const { controller, timeoutMs } = this;
+    const { signal } = controller;
+    return new Promise<void>((resolve, reject) => {
+      const timer = Number.isFinite(timeoutMs)
+        ? setTimeout(() => controller.abort(new TaskTimeoutError(this.taskId, timeoutMs)), Math.max(0, timeoutMs)).unref()
+        : undefined;
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const settled = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+      };
+      let work: Promise<void>;
+      try {
+        work = this.kind.run(this.context());
+      } catch (err) {
+        work = Promise.reject(err);
+      }
+      work.then(
+        () => {
+          settled();
+          resolve();
+        },
+        (err: unknown) => {
+          settled();
+          reject(err);
+        },
+      );
+    });
+  }
+
+  private context(): TaskRunContext<unknown> {
+    const log = () => this.log;
+    return {
+      taskId: this.taskId,
+      itemId: this.record.itemId,
+      ownerId: this.record.ownerId,
+      input: this.input,
+      signal: this.controller.signal,
+      get log() {
+        return log();
+      },
+      emitToOwner: ownerEmitter(this.emit, this.record, log),
+    };
   }
 
   private exit(reason: unknown, aborted: boolean): TaskExit {

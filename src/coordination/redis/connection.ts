@@ -79,6 +79,35 @@ export function createClient(options: ConnectionOptions, extra: RedisOptions = {
   return client;
 }
 
+/**
+ * Makes the commands one event-loop turn sends on `client` leave as one socket write: the
+ * socket is corked at the turn's first command and uncorked once the turn's I/O callbacks
+ * have run (setImmediate). ioredis writes every command on its own; on loopback each write
+ * is a syscall that also runs Redis's side of TCP (and wakes it), and on the command
+ * connection those writes were ~20 % of a task create's CPU in bench:tasks. ioredis'
+ * own autopipelining would batch too, but builds a pipeline per batch, which copies every
+ * script defined on the client. Order and replies are unchanged: only the syscalls merge.
+ */
+export function coalesceWrites(client: Redis): void {
+  let corked: Redis['stream'] | null = null;
+  const uncork = () => {
+    const stream = corked;
+    corked = null;
+    stream?.uncork();
+  };
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = (command, stream) => {
+    // A pipeline passes itself as `stream` and writes its batch at once; commands sent while
+    // not connected wait in the offline queue and leave together anyway.
+    if (corked === null && stream === undefined && client.status === 'ready') {
+      corked = client.stream;
+      corked.cork();
+      setImmediate(uncork);
+    }
+    return send(command, stream);
+  };
+}
+
 /** ioredis emits 'error' on every failed reconnect; without a listener Node would crash. */
 function attachErrorLog(client: Redis, options: ConnectionOptions): void {
   let lastLogAt = 0;

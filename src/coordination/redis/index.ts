@@ -4,7 +4,7 @@ import { withDeadline } from '../../util/deadline.js';
 import { DEFAULT_JOB_QUEUE_OPTIONS, type JobQueueOptions } from '../jobs/JobQueue.js';
 import type { Coordination } from '../ports.js';
 import { BullJobQueue } from './BullJobQueue.js';
-import { closeClient, createClient, waitReady } from './connection.js';
+import { closeClient, coalesceWrites, createClient, waitReady } from './connection.js';
 import { RedisMemberSets } from './RedisMemberSets.js';
 import { DOC_LOG_BLOCK_MS, RedisDocumentLog } from './RedisDocumentLog.js';
 import { RedisInstanceRegistry } from './RedisInstanceRegistry.js';
@@ -64,6 +64,7 @@ export async function createRedisCoordination(options: RedisCoordinationOptions)
   const blockMs = options.docLogBlockMs ?? DOC_LOG_BLOCK_MS;
   const base = { url: options.url, logger: log, commandTimeoutMs: options.commandTimeoutMs };
   const redis = createClient({ ...base, name: `${options.keyPrefix}:cmd` });
+  coalesceWrites(redis);
   // Our own resubscribe (RedisMessageBus) replaces ioredis', which retries nothing and reports nothing.
   const subscriber = createClient({ ...base, name: `${options.keyPrefix}:sub` }, { autoResubscribe: false });
   // A blocked XREAD must not be cut by the command timeout.

@@ -44,6 +44,8 @@ const K = 10;
 const MODEL = { name: 'bench/vector/512', dimensions: DIM };
 /** The product's own index parameters. */
 const HNSW = HNSW_DEFAULTS;
+/** Query-time candidate lists measured beside the product's default (PostgresStorage's efSearch). */
+const EF_SWEEP = [40, 100, 200];
 
 /** mulberry32: a tiny seeded PRNG, so every vector can be regenerated from its index. */
 function rng(seed: number): () => number {
@@ -163,7 +165,7 @@ async function measure(storage: Storage, size: number, truth: string[][]): Promi
 }
 
 /** Postgres at one size in its own schema: load without the index, build it (bounded), measure. */
-async function postgresAt(size: number, truth: () => string[][]): Promise<{ built: boolean; buildS: number; loadS: number; p50: number; p99: number; recall: number }> {
+async function postgresAt(size: number, truth: () => string[][]): Promise<{ built: boolean; buildS: number; loadS: number; p50: number; p99: number; recall: number; sweep: Record<string, number> }> {
   const schema = `swy_bench_${process.pid}_${size}`;
   const admin = new pg.Client({ connectionString: URL_ });
   await admin.connect();
@@ -194,10 +196,22 @@ async function postgresAt(size: number, truth: () => string[][]): Promise<{ buil
     }
     const buildS = (performance.now() - t0) / 1000;
     console.log(`  postgres ${size}: loaded in ${loadS.toFixed(1)} s, HNSW ${built ? 'built' : 'NOT built within the limit'} in ${buildS.toFixed(1)} s`);
-    if (!built) return { built, buildS, loadS, p50: NaN, p99: NaN, recall: NaN };
+    if (!built) return { built, buildS, loadS, p50: NaN, p99: NaN, recall: NaN, sweep: {} };
     await admin.query('ANALYZE chunks');
     const m = await measure(storage, size, truth());
-    return { built, buildS, loadS, ...m };
+    // The same index read with other candidate lists (hnsw.ef_search), for the recall/latency trade-off.
+    const sweep: Record<string, number> = {};
+    for (const ef of EF_SWEEP) {
+      const other = await openPostgresStorage({ url: URL_, schema, poolSize: 2, efSearch: ef, logger: silentLogger() });
+      try {
+        const e = await measure(other, size, truth());
+        console.log(`  postgres ${size}, ef_search ${ef}: p50 ${fmt(e.p50)} ms, p99 ${fmt(e.p99)} ms, recall ${fmt(e.recall)}`);
+        Object.assign(sweep, { [`P99MsEf${ef}`]: e.p99, [`RecallEf${ef}`]: e.recall });
+      } finally {
+        await other.close();
+      }
+    }
+    return { built, buildS, loadS, ...m, sweep };
   } finally {
     await storage.close();
     await admin.query('RESET statement_timeout');
@@ -237,6 +251,7 @@ async function main(): Promise<void> {
   const p = await postgresAt(SIZE, truth(SIZE));
   console.log(`  postgres ${SIZE}: p50 ${fmt(p.p50)} ms, p99 ${fmt(p.p99)} ms, recall ${fmt(p.recall)}`);
   Object.assign(metrics, { pgLoadS: p.loadS, pgBuildS: p.buildS, pgP50Ms: p.p50, pgP99Ms: p.p99, pgRecall: p.recall });
+  for (const [k, v] of Object.entries(p.sweep)) metrics[`pg${k}`] = v;
 
   const targets: Parameters<typeof reportResult>[2] = { pgP99Ms: { max: 20 }, pgRecall: { min: 0.95 } };
   if (LARGE > 0) {
@@ -251,6 +266,7 @@ async function main(): Promise<void> {
       }
       console.log(`  postgres ${size}: p50 ${fmt(l.p50)} ms, p99 ${fmt(l.p99)} ms, recall ${fmt(l.recall)}`);
       Object.assign(metrics, { largeSize: size, pgLargeLoadS: l.loadS, pgLargeBuildS: l.buildS, pgLargeP50Ms: l.p50, pgLargeP99Ms: l.p99, pgLargeRecall: l.recall });
+      for (const [k, v] of Object.entries(l.sweep)) metrics[`pgLarge${k}`] = v;
       targets.pgLargeP99Ms = { max: 50 };
       targets.pgLargeRecall = { min: 0.95 };
       break;

@@ -11,7 +11,9 @@
  * Relay shapes: `rooms` (10 rooms × 100 members, 4 publishers each, fire and forget, paced) and
  * `bigroom` (1 room × 200 members, 4 publishers each keeping 32 ACKED `events:channel` in flight,
  * 100-byte payloads). Loss check per (publisher, seq) per receiver: lost, duplicated, closed apart.
- * Ack round trip: `heartbeat` with ack at 5,000/s over 200 sockets (open loop), Redis worst of 3.
+ * Ack round trip: `heartbeat` with ack at 5,000/s over 200 sockets (open loop), 3 runs per server:
+ * the Redis target is the worst run's p99; the ratios compare each server's median run (one run's
+ * p99 on this shared box swung 1.5–3.5 ms for bare uWS alone).
  * RSS per idle authenticated connection at 10,000.
  * Flags: `--quick` (a short validation run), `--profile` or BENCH_PROFILE=1 (bench/lib/profile.ts).
  * Env: WS_BENCH_ONLY=memory,redis (a partial run: figures printed, no verdict, nothing written),
@@ -35,7 +37,7 @@ const CLIENTS = Number(process.env.WS_BENCH_CLIENTS ?? 3);
 const IDLE = QUICK ? 1_000 : 10_000;
 const TIMING: Timing = QUICK ? { warmupMs: 500, measureMs: 1_500, drainMs: 5_000 } : { warmupMs: 1_500, measureMs: 5_000, drainMs: 10_000 };
 const ACK = { sockets: 200, ratePerSec: 5_000, durationMs: QUICK ? 1_500 : 4_000 };
-const REDIS_ACK_RUNS = 3; // the Redis tail is unstable (issue 14): report the worst of several runs
+const ACK_RUNS = 3; // one run's p99 is noise-bound: every server gets the same runs (Redis target: the worst)
 const DEADLINE_MS = 8 * 60_000;
 const SECRET = 'bench-secret-0123456789abcdef';
 
@@ -54,11 +56,11 @@ interface Row {
 }
 
 const ROWS: Row[] = [
-  { name: 'uws', servers: [{ kind: 'uws', label: 'uws' }], dialect: 'envelope', idle: true, ackRuns: 1 },
-  { name: 'socketio', servers: [{ kind: 'socketio', label: 'socketio' }], dialect: 'socketio', idle: true, ackRuns: 1 },
-  { name: 'memory', servers: [{ kind: 'switchyard', label: 'memory' }], dialect: 'envelope', idle: true, ackRuns: 1 },
-  { name: 'redis', servers: [{ kind: 'switchyard', label: 'redis', redis: true, redisPrefix: 'bench-redis' }], dialect: 'envelope', idle: false, ackRuns: REDIS_ACK_RUNS },
-  { name: 'sio', servers: [{ kind: 'switchyard', label: 'sio' }], dialect: 'switchyard-socketio', idle: true, ackRuns: 1 },
+  { name: 'uws', servers: [{ kind: 'uws', label: 'uws' }], dialect: 'envelope', idle: true, ackRuns: ACK_RUNS },
+  { name: 'socketio', servers: [{ kind: 'socketio', label: 'socketio' }], dialect: 'socketio', idle: true, ackRuns: ACK_RUNS },
+  { name: 'memory', servers: [{ kind: 'switchyard', label: 'memory' }], dialect: 'envelope', idle: true, ackRuns: ACK_RUNS },
+  { name: 'redis', servers: [{ kind: 'switchyard', label: 'redis', redis: true, redisPrefix: 'bench-redis' }], dialect: 'envelope', idle: false, ackRuns: ACK_RUNS },
+  { name: 'sio', servers: [{ kind: 'switchyard', label: 'sio' }], dialect: 'switchyard-socketio', idle: true, ackRuns: ACK_RUNS },
   {
     name: 'cluster',
     servers: ['a', 'b'].map((x) => ({ kind: 'switchyard' as const, label: `cluster-${x}`, redis: true, redisPrefix: 'bench-cluster' })),
@@ -136,6 +138,8 @@ async function runRow(row: Row, pool: LoadPool, tokens: string[], redis: { url: 
       m('ack_p50_us', worst((a) => a.p50Us));
       m('ack_p99_us', worst((a) => a.p99Us));
       m('ack_max_us', worst((a) => a.maxUs));
+      const byP99 = [...acks].sort((a, b) => a.p99Us - b.p99Us);
+      m('ack_p99_median_us', byP99[Math.floor(byP99.length / 2)]!.p99Us);
       errors += acks.reduce((n, a) => n + a.missing + a.failed, 0);
     }
     m('errors', errors);
@@ -171,13 +175,16 @@ function verdicts(metrics: Record<string, number>, sio: boolean): Record<string,
       compare('sio_vs_memory', 'sio', 'memory', shape, { min: 0.6 });
     }
   }
-  metrics.memory_ack_p99_vs_uws = ratio(metrics.memory_ack_p99_us, metrics.uws_ack_p99_us, 2);
+  // Ratios of median runs; the worst-run ratios are reported beside them.
+  metrics.memory_ack_p99_vs_uws = ratio(metrics.memory_ack_p99_median_us, metrics.uws_ack_p99_median_us, 2);
+  metrics.memory_ack_p99_worst_vs_uws_worst = ratio(metrics.memory_ack_p99_us, metrics.uws_ack_p99_us, 2);
   targets.memory_ack_p99_vs_uws = { max: 1.5 };
   metrics.redis_ack_p99_worst_ms = ratio(metrics.redis_ack_p99_us, 1000, 3);
   targets.redis_ack_p99_worst_ms = { max: 2 };
   targets.memory_rss_per_idle_conn_kb = { max: 3 };
   if (sio) {
-    metrics.sio_ack_p99_vs_memory = ratio(metrics.sio_ack_p99_us, metrics.memory_ack_p99_us, 2);
+    metrics.sio_ack_p99_vs_memory = ratio(metrics.sio_ack_p99_median_us, metrics.memory_ack_p99_median_us, 2);
+    metrics.sio_ack_p99_worst_vs_memory_worst = ratio(metrics.sio_ack_p99_us, metrics.memory_ack_p99_us, 2);
     targets.sio_ack_p99_vs_memory = { max: 1.5 };
     targets.sio_rss_per_idle_conn_kb = { max: 4 };
   }

@@ -18,7 +18,10 @@ export interface PostgresStorageOptions {
   readonly schema?: string | null;
   /** Connections in the pool. @default 10 */
   readonly poolSize?: number;
-  /** HNSW candidate list at query time (pgvector hnsw.ef_search; ≥ k for full recall). @default 100 */
+  /**
+   * HNSW candidate list at query time (pgvector hnsw.ef_search; ≥ k). @default 60 — with
+   * ef_construction 128, recall@10 0.99 at 1M clustered chunks took p99 67.6 ms at 100 (bench:vector sweeps 40/100/200).
+   */
   readonly efSearch?: number;
   /** HNSW graph degree of new spaces' indexes. @default 16 */
   readonly hnswM?: number;
@@ -72,7 +75,7 @@ export class PostgresStorage implements Storage {
   static async open(options: PostgresStorageOptions): Promise<PostgresStorage> {
     const schema = options.schema ?? null;
     if (schema !== null && !SCHEMA_NAME.test(schema)) throw new Error(`postgres schema ${JSON.stringify(schema)} must match ${SCHEMA_NAME}`);
-    const efSearch = options.efSearch ?? 100;
+    const efSearch = options.efSearch ?? 60;
     // Session settings ride in the startup packet: every pooled connection has them from its first query.
     const settings = [
       ...(schema ? [`-c search_path=${quoteIdent(schema)},public`] : []),

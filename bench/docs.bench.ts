@@ -13,7 +13,8 @@
  * Targets (issues 10, 14): memory ≥ 3× y-websocket and ≥ 2× Hocuspocus per CPU-second, p99 ≤ both,
  * memory ≥ Redis mode per CPU-second, no divergent replica.
  * `--quick`: short phases, one step (validation only). --profile or BENCH_PROFILE=1 (bench/lib/profile.ts): --cpu-prof per server.
- * Knobs (env): DOCS_BENCH_DOCS (20), DOCS_BENCH_CLIENTS (10), DOCS_BENCH_ONLY=switchyard_memory,ywebsocket (no verdict).
+ * Knobs (env): DOCS_BENCH_DOCS (20), DOCS_BENCH_CLIENTS (10), DOCS_BENCH_ONLY=switchyard_memory,ywebsocket (no verdict),
+ *   DOCS_BENCH_FIXED_MS (the fixed phase's length), DOCS_BENCH_SWITCHYARD_CONFIG='{"docs":{"relayWindowMs":16}}' (switchyard config merged over the defaults).
  */
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -37,7 +38,7 @@ const CLIENTS = int('DOCS_BENCH_CLIENTS', 10);
 const LOAD_PROCESSES = 2;
 const BASE_INTERVAL_MS = 50;
 const WARMUP_MS = QUICK ? 1_000 : 2_000;
-const FIXED_MS = QUICK ? 4_000 : 15_000;
+const FIXED_MS = int('DOCS_BENCH_FIXED_MS', QUICK ? 4_000 : 15_000);
 const STEP_MS = QUICK ? 3_000 : 8_000;
 /** Edit interval per step (ms): offered load doubles each step. */
 const STEPS = QUICK ? [25] : [25, 12.5, 6.25, 3.125];

@@ -56,3 +56,23 @@ it('relay window: flush publishes what is held, discard drops it, a period of 0 
   for (let i = 0; i < 3; i++) immediate.send(msg(i), null);
   assert.deepEqual(now.published.map(([m]) => m), [0, 1, 2]);
 });
+
+it('relay window: after a window that held updates the next one is the busy length; a quiet one is short again', () => {
+  const { published, window } = recorder(new RelayClock(5, 15));
+  const w = window();
+  w.send(msg(1), null);
+  w.send(msg(2), null);
+  mock.timers.tick(5);
+  assert.deepEqual(published.map(([m]) => m), [1, 2], 'the first window is one period');
+  w.send(msg(3), null);
+  mock.timers.tick(10);
+  assert.equal(published.length, 2, 'a busy window holds for three periods');
+  mock.timers.tick(5);
+  assert.deepEqual(published.map(([m]) => m), [1, 2, 3]);
+  mock.timers.tick(15); // held nothing: the window closes
+  w.send(msg(4), null);
+  assert.deepEqual(published.at(-1), [4, null], 'quiet again: published at once');
+  w.send(msg(5), null);
+  mock.timers.tick(5);
+  assert.deepEqual(published.at(-1), [5, null], 'and its window is short again');
+});

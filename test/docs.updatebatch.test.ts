@@ -36,3 +36,18 @@ it('update batch: applied in one transaction, a document ends exactly as with on
   assert.deepEqual(batched.getMap('m').toJSON(), one.getMap('m').toJSON());
   assert.equal(batched.getText('t').toString(), one.getText('t').toString());
 });
+
+it('update batch: asks to be applied at once when it holds a megabyte, however few updates that is', () => {
+  const writer = new Y.Doc();
+  const updates: Uint8Array[] = [];
+  writer.on('update', (u: Uint8Array) => updates.push(u));
+  for (let i = 0; i < 3; i++) writer.getText('t').insert(0, 'x'.repeat(400_000));
+  const batch = new UpdateBatch(() => {});
+  assert.equal(batch.add(updates[0]!, null), false);
+  assert.equal(batch.add(updates[1]!, null), false);
+  assert.equal(batch.add(updates[2]!, null), true, 'three 400 kB pastes are over the byte bound');
+  const doc = new Y.Doc();
+  assert.equal(batch.applyTo(doc), null);
+  assert.equal(doc.getText('t').length, 1_200_000);
+  assert.equal(batch.add(updates[0]!, null), false, 'the count starts again after applying');
+});

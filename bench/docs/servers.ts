@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -46,7 +46,9 @@ interface Command {
 function switchyard(o: DocsServerOptions): Command {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'swy-bench-docs-'));
   const configFile = join(mkdtempSync(join(tmpdir(), 'swy-bench-docs-cfg-')), 'bench.json');
-  writeFileSync(configFile, JSON.stringify({ gateway: { upgradeBurstPerIp: 1_000_000, maxRateViolations: 1_000_000 } }));
+  // DOCS_BENCH_SWITCHYARD_CONFIG: more config (JSON), for trying a setting against the same load.
+  const extra = JSON.parse(process.env.DOCS_BENCH_SWITCHYARD_CONFIG ?? '{}') as Record<string, unknown>;
+  writeFileSync(configFile, JSON.stringify({ ...extra, gateway: { upgradeBurstPerIp: 1_000_000, maxRateViolations: 1_000_000 } }));
   const redis = o.redis
     ? { COORDINATION: 'redis', REDIS_URL: `redis://${o.redis.host}:${o.redis.port}`, REDIS_KEY_PREFIX: o.redis.prefix }
     : { COORDINATION: 'memory' };
@@ -111,7 +113,8 @@ export async function startDocsServer(o: DocsServerOptions): Promise<DocsServer>
     if (o.kind === 'ywebsocket') execArgv.push('--import', new URL('./exitOnSigterm.js', import.meta.url).href);
   }
   const child = spawn(process.execPath, [...execArgv, ...command.args], {
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', ...command.env },
+    // DOCS_BENCH_SERVER_NODE_OPTIONS: node flags for the servers only (e.g. --perf-basic-prof, to read them with `perf record`).
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', NODE_OPTIONS: process.env.DOCS_BENCH_SERVER_NODE_OPTIONS ?? '', ...command.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const reap = () => child.kill('SIGKILL');
@@ -126,7 +129,9 @@ export async function startDocsServer(o: DocsServerOptions): Promise<DocsServer>
       reject(new Error(`${o.kind} exited with ${code} before listening: ${stderr.join('')}`));
     });
     // Read stdout for the whole run: a full pipe would block the server's log writes.
+    const tee = process.env.DOCS_BENCH_SERVER_STDOUT; // a file to copy the servers' stdout to (with --trace-* flags)
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (tee) appendFileSync(tee, `${line}\n`);
       const p = command.ready(line);
       if (p !== null) {
         clearTimeout(timer);

@@ -201,6 +201,11 @@ export const ConfigSchema = z
        * published are published together, one write per socket (0: every update at once).
        */
       relayWindowMs: z.number().int().min(0).max(100),
+      /**
+       * …and a window that ended holding updates is followed by one this long (rounded to
+       * whole relayWindowMs): a busy document's updates go out together, one write per socket.
+       */
+      relayBusyWindowMs: z.number().int().min(0).max(100),
       /** Queued messages per document before its sockets are closed as overloaded. */
       mailboxCapacity: z.number().int().min(16),
       /** …and queued frame bytes per document (frames are up to gateway.docMaxPayloadBytes each). */

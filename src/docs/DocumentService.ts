@@ -69,7 +69,7 @@ export class DocumentService implements Feature {
       stats: this.stats,
       logger,
       maxDocumentBytes: config.docs.maxDocumentBytes,
-      relayClock: new RelayClock(config.docs.relayWindowMs),
+      relayClock: new RelayClock(config.docs.relayWindowMs, config.docs.relayBusyWindowMs),
       persistence: { debounceMs: config.docs.persistDebounceMs, maxWaitMs: config.docs.persistMaxWaitMs, leaseTtlMs: config.docs.persistLeaseTtlMs },
       tell: (docId: string, msg: DocMessage) => this.tellQuietly(docId, msg),
       compact: this.compact,

@@ -3,11 +3,15 @@ import type { DocConnection } from './DocConnection.js';
 
 /**
  * How long accepted client updates wait to be applied together (they are relayed at once).
- * A busy document's edits of this long share one Yjs transaction.
+ * A busy document's edits of this long share one Yjs transaction; anything that reads the
+ * Y.Doc (a joining client, a save, a snapshot) applies them first, so only memory waits.
+ * Per update, applying 20 together cost 9.7 µs, 500 7.0 µs, 2,000 5.5 µs (bench:docs edits).
  */
-const SETTLE_MS = 100;
+const SETTLE_MS = 1_000;
 /** …or this many, whichever comes first (also the bound should a 'settle' turn be lost to a full mailbox). */
-const SETTLE_MAX_UPDATES = 128;
+const SETTLE_MAX_UPDATES = 1_024;
+/** …or this many bytes held: a few large pastes are applied at once, not kept for a second. */
+const SETTLE_MAX_BYTES = 1024 * 1024;
 
 /**
  * Client updates that were checked, accepted and sent on, but are not in the Y.Doc yet:
@@ -24,6 +28,7 @@ const SETTLE_MAX_UPDATES = 128;
 export class UpdateBatch {
   private updates: Uint8Array[] = [];
   private senders: (DocConnection | null)[] = [];
+  private bytes = 0;
   private armed = false;
 
   /** `arm` schedules the owner's 'settle' turn (which calls `settling()`, then `applyTo`). */
@@ -37,7 +42,8 @@ export class UpdateBatch {
   add(update: Uint8Array, from: DocConnection | null): boolean {
     this.updates.push(update);
     this.senders.push(from);
-    if (this.updates.length >= SETTLE_MAX_UPDATES) return true;
+    this.bytes += update.byteLength;
+    if (this.updates.length >= SETTLE_MAX_UPDATES || this.bytes >= SETTLE_MAX_BYTES) return true;
     if (!this.armed) {
       this.armed = true;
       this.arm(SETTLE_MS);
@@ -53,6 +59,7 @@ export class UpdateBatch {
   discard(): void {
     this.updates = [];
     this.senders = [];
+    this.bytes = 0;
   }
 
   /**
@@ -65,6 +72,7 @@ export class UpdateBatch {
     if (updates.length === 0) return null;
     this.updates = [];
     this.senders = [];
+    this.bytes = 0;
     try {
       Y.transact(doc, () => {
         for (const update of updates) Y.applyUpdate(doc, update);

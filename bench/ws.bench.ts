@@ -99,8 +99,13 @@ async function runRow(row: Row, pool: LoadPool, tokens: string[], redis: { url: 
     const m = (key: string, value: number) => (metrics[`${row.name}_${key}`] = value);
     if (row.idle && PHASES.includes('idle')) {
       const idle = await idlePhase(servers[0]!, pool, row.dialect, tokens, IDLE);
-      console.log(`[${row.name}] ${idle.opened} idle sockets: ${fmt(idle.kb)} KB RSS each`);
+      const split = idle.split ? ` (JS heap ${fmt(idle.split.heapKb)} KB, external ${fmt(idle.split.externalKb)} KB, native rest ${fmt(idle.kb - idle.split.heapKb - idle.split.externalKb)} KB)` : '';
+      console.log(`[${row.name}] ${idle.opened} idle sockets: ${fmt(idle.kb)} KB RSS each${split}`);
       m('rss_per_idle_conn_kb', Number(idle.kb.toFixed(2)));
+      if (idle.split) {
+        m('heap_per_idle_conn_kb', Number(idle.split.heapKb.toFixed(2)));
+        m('external_per_idle_conn_kb', Number(idle.split.externalKb.toFixed(2)));
+      }
     }
     let lost = 0;
     let duplicated = 0;

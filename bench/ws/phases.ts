@@ -57,10 +57,27 @@ export interface AckFigures {
   failed: number;
 }
 
-/** RSS growth of the (single) server from opening `count` authenticated sockets that then sit idle, per socket. */
+/** A switchyard server's JS heap in use and its memory outside the heap (prom-client's default metrics); null for a peer without /metrics. */
+async function heapOf(port: number): Promise<{ heap: number; external: number } | null> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const read = (name: string) => Number(new RegExp(`^switchyard_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const heap = read('nodejs_heap_size_used_bytes');
+    return Number.isNaN(heap) ? null : { heap, external: read('nodejs_external_memory_bytes') };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * RSS growth of the (single) server from opening `count` authenticated sockets that then sit
+ * idle, per socket; for switchyard also how much of it is JS heap in use and external memory
+ * (the rest is native: uWS's per-socket structures and allocator overhead).
+ */
 export async function idlePhase(server: ServerProcess, pool: LoadPool, dialect: DialectName, tokens: string[], count: number) {
   await sleep(1_000);
   const before = rssBytes(server.pid);
+  const heap0 = await heapOf(server.port);
   const perProcess: SocketSpec[][] = Array.from({ length: pool.size }, () => []);
   for (let i = 0; i < count; i++) {
     perProcess[i % pool.size]!.push({ token: tokens[i]!, kind: 'idle', port: server.port, localAddress: LOOPBACKS[i % LOOPBACKS.length] });
@@ -68,9 +85,12 @@ export async function idlePhase(server: ServerProcess, pool: LoadPool, dialect: 
   const opened = await pool.open(server.label, dialect, perProcess, 0);
   await sleep(SETTLE_MS);
   const after = rssBytes(server.pid);
+  const heap1 = await heapOf(server.port);
   await pool.closeAll();
   await sleep(1_000);
-  return { kb: (after - before) / opened / 1024, opened };
+  const per = (a: number, b: number) => (b - a) / opened / 1024;
+  const split = heap0 && heap1 ? { heapKb: per(heap0.heap, heap1.heap), externalKb: per(heap0.external, heap1.external) } : null;
+  return { kb: (after - before) / opened / 1024, opened, split };
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import { errorMessage } from '../errors.js';
-import { awarenessTopic, type DocConnection } from './DocConnection.js';
+import type { DocConnection } from './DocConnection.js';
 import type { DocActorDeps } from './DocumentActor.js';
 import { encodeUpdate } from './protocol.js';
 import { RelayWindow } from './RelayWindow.js';
@@ -15,8 +15,8 @@ const LOCAL_FLUSH_MS = 100;
  * at once into a quiet document, together with the others of its window into a busy
  * one), as one uWS topic publish of bytes encoded at most once (a client's own frame
  * is forwarded as it came, from its socket, so uWS skips the sender); local updates appended to the
- * cross-instance log once per event-loop turn (in order, retried on failure); and
- * awareness relayed on the bus.
+ * cross-instance log once per event-loop turn (in order, retried on failure).
+ * Awareness has its own way out (DocAwareness).
  *
  * Merging the turn's updates before sending (as before) cost 17 % of a memory-mode
  * server's CPU under bench:docs (Y.mergeUpdates re-reads every struct) and added a
@@ -82,11 +82,6 @@ export class DocOutbox {
     for (const conn of this.conns()) {
       if (!conn.closed && conn.admitted) return conn.publishAll(this.topic, message);
     }
-  }
-
-  relayAwareness(update: Uint8Array): void {
-    const payload = JSON.stringify({ o: this.deps.instanceId, u: Buffer.from(update).toString('base64') });
-    this.deps.bus.publish(awarenessTopic(this.docId), payload).catch(() => {}); // ephemeral; renewed every 15 s
   }
 
   flushNow(): void {

@@ -1,4 +1,3 @@
-import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import type { ActorContext, Behavior, StopReason } from '../actors/types.js';
 import { ErrorCode, SwitchyardError, errorMessage } from '../errors.js';
@@ -6,7 +5,8 @@ import { NoteSessions, type NoteMessage, type NoteReply } from './notes/NoteSess
 import type { DocumentRecord } from '../storage/ports.js';
 import { canRead, canWrite } from './access.js';
 import { loadMergedState } from './compact.js';
-import { DocConnection, awarenessTopic, docTopic } from './DocConnection.js';
+import { DocAwareness } from './DocAwareness.js';
+import { type DocConnection, docTopic } from './DocConnection.js';
 import type { DocumentLog, LogEntry } from '../coordination/DocumentLog.js';
 import { AppliedCursor } from './AppliedCursor.js';
 import { DocOutbox } from './DocOutbox.js';
@@ -32,7 +32,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   private state: State = 'missing';
   private record: DocumentRecord | null = null;
   private doc: Y.Doc | null = null;
-  private awareness: awarenessProtocol.Awareness | null = null;
+  private awareness: DocAwareness | null = null;
   private readonly conns = new Set<DocConnection>();
   /** Socket.IO note members on this instance (they keep the document loaded, as sockets do). */
   private readonly notes = new NoteSessions();
@@ -69,7 +69,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
         case 'remote':
           return this.applyRemote(msg.entries);
         case 'awareness-remote':
-          if (this.awareness) awarenessProtocol.applyAwarenessUpdate(this.awareness, msg.update, 'remote');
+          this.awareness?.fromRemote(msg.update);
           return;
         case 'keepalive':
           this.keepalive = null;
@@ -130,10 +130,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     this.notes.clear();
     this.deps.stats.connections.delete(this.docId);
     this.deps.stats.queuedBytes.delete(this.docId); // frames left in the mailbox go with it
-    if (this.awareness) {
-      this.awareness.destroy();
-      this.deps.stats.awareness -= 1;
-    }
+    this.awareness?.destroy();
     if (this.doc) {
       this.doc.destroy();
       this.deps.stats.loaded -= 1;
@@ -168,12 +165,8 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   private init(merged: Uint8Array | null, lastId: string): void {
     const doc = new Y.Doc();
     if (merged) Y.applyUpdate(doc, merged, 'load');
-    const awareness = new awarenessProtocol.Awareness(doc);
-    awareness.setLocalState(null); // the server is not a participant
     this.doc = doc;
-    this.awareness = awareness;
     this.deps.stats.loaded += 1;
-    this.deps.stats.awareness += 1;
     this.applied = new AppliedCursor(lastId);
     this.sizeBound = merged?.byteLength ?? 0;
     this.state = 'ready';
@@ -196,17 +189,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     this.persistence.enable();
     // No doc.on('update'): every change is applied in this file with its bytes at hand (see changed()),
     // so Yjs never re-encodes a transaction that the actor would only forward.
-    awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
-      if (origin instanceof DocConnection) {
-        for (const id of [...added, ...updated]) origin.awarenessIds.add(id);
-        for (const id of removed) origin.awarenessIds.delete(id);
-      }
-      const changed = [...added, ...updated, ...removed];
-      const update = awarenessProtocol.encodeAwarenessUpdate(awareness, changed);
-      // Echoed to the sender too: a lone y-websocket client reconnects after 30 s without a message.
-      this.outbox!.broadcast(P.encodeAwarenessUpdate(update));
-      if (origin !== 'remote') this.outbox!.relayAwareness(update);
-    });
+    this.awareness = new DocAwareness(doc, this.docId, this.deps, this.outbox);
     this.unsubscribe.push(
       this.deps.log.subscribe(this.docId, lastId, {
         entries: (entries) => {
@@ -218,11 +201,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
         caughtUp: (id) => this.applied.caughtUp(id),
       }),
     );
-    const sub = this.deps.bus.subscribe(awarenessTopic(this.docId), (payload) => {
-      const msg = JSON.parse(payload) as { o: string; u: string };
-      if (msg.o !== this.deps.instanceId) this.deps.tell(this.docId, { type: 'awareness-remote', update: Buffer.from(msg.u, 'base64') });
-    });
-    this.unsubscribe.push(() => sub.then((off) => off()).catch(() => {}));
+    this.unsubscribe.push(this.awareness.subscribeRemote((update) => this.deps.tell(this.docId, { type: 'awareness-remote', update })));
   }
 
   private async reloadStored(): Promise<void> {
@@ -244,10 +223,9 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   /**
    * One accepted change (applied, or a client update in the batch): to the local sockets
    * (the client's own frame when there is one, not back to it), to this instance's note
-   * sockets unless a note member made it (the
-   * gateway relays those), to the log when made here, and marked for the next save.
-   * Note sockets get it from the actor that applied it on every instance: no bus traffic,
-   * and nothing at all while the document has no note member here.
+   * sockets unless a note member made it (the gateway relays those; on every instance the
+   * actor that applied it does, so no bus traffic), to the log when made here, and
+   * marked for the next save.
    */
   private changed(update: Uint8Array, local: boolean, from: DocConnection | null = null, frame?: Uint8Array, byNote = false): void {
     this.outbox!.send(update, from, frame);
@@ -274,8 +252,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     conn.subscribe(docTopic(this.docId));
     this.settle();
     conn.send(P.encodeSyncStep1(this.doc));
-    const states = [...this.awareness.getStates().keys()];
-    if (states.length > 0) conn.send(P.encodeAwareness(this.awareness, states));
+    if (this.awareness.size > 0) conn.send(this.awareness.encodeAll());
     this.armKeepalive();
     // What the client sent before its access check, in order, ahead of anything queued since.
     for (const frame of conn.takeHeld()) this.frame(conn, frame);
@@ -290,12 +267,15 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
     if (!this.conns.delete(conn)) return;
     if (this.conns.size > 0) this.deps.stats.connections.set(this.docId, this.conns.size);
     else this.deps.stats.connections.delete(this.docId);
-    if (this.awareness && conn.awarenessIds.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, [...conn.awarenessIds], 'close');
-    if (this.conns.size === 0 && this.notes.size === 0) {
-      // No timers left once saves are done: the actor passivates after the grace period.
-      this.keepalive?.();
-      this.keepalive = null;
-    }
+    this.awareness?.leave(conn);
+    this.releaseIfAlone();
+  }
+
+  /** Nobody left: no timers once saves are done, so the actor passivates after its grace period. */
+  private releaseIfAlone(): void {
+    if (this.conns.size > 0 || this.notes.size > 0) return;
+    this.keepalive?.();
+    this.keepalive = null;
   }
 
   /** While anyone is connected a pending timer keeps the actor from passivating. */
@@ -340,13 +320,13 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
         return;
       case P.MessageType.Awareness:
         try {
-          awarenessProtocol.applyAwarenessUpdate(this.awareness, msg.update, conn);
+          this.awareness.fromClient(conn, msg.update);
         } catch (err) {
           return this.refuse(conn, 'awareness', err);
         }
         return;
       case P.MessageType.QueryAwareness:
-        return conn.send(P.encodeAwareness(this.awareness, [...this.awareness.getStates().keys()]));
+        return conn.send(this.awareness.encodeAll());
       case P.MessageType.Auth:
         return;
     }
@@ -395,10 +375,7 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   private async note(msg: NoteMessage): Promise<NoteReply> {
     if (msg.type === 'note-leave') {
       this.notes.leave(msg.member.sid);
-      if (this.conns.size === 0 && this.notes.size === 0) {
-        this.keepalive?.();
-        this.keepalive = null;
-      }
+      this.releaseIfAlone();
       return { ok: true };
     }
     if (this.state === 'failed') await this.retryLoad();

@@ -47,7 +47,8 @@ export interface PoolRunOptions {
   readonly what?: string;
 }
 
-const DEFAULT_WORKER = new URL('./worker.js', import.meta.url).href;
+/** A CommonJS entry in front of worker.ts (see workerEntry.cts: Piscina require()s its filename). */
+const DEFAULT_WORKER = new URL('./workerEntry.cjs', import.meta.url).href;
 
 /**
  * The Piscina pools for CPU work, one per lane. A task aborted through its signal

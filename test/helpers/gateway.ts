@@ -109,6 +109,9 @@ export class TestClient {
   private nextAck = 1;
   private listeners = new Set<() => void>();
 
+  /** The close code and reason, once the close event came (named in wait errors). */
+  private closedWith: string | undefined;
+
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (raw, isBinary) => {
       this.frames.push(isBinary ? { event: '<binary>' } : (JSON.parse(raw.toString()) as Frame));
@@ -116,6 +119,7 @@ export class TestClient {
     });
     this.closed = new Promise((resolve) => {
       socket.on('close', (code, reason) => {
+        this.closedWith = `${code} ${reason.toString()}`;
         resolve({ code, reason: reason.toString() });
         for (const l of this.listeners) l();
       });
@@ -189,7 +193,7 @@ export class TestClient {
         }
         if (this.socket.readyState === WebSocket.CLOSED) {
           done();
-          reject(new Error(`socket closed while waiting for ${what}`));
+          reject(new Error(`socket closed (${this.closedWith ?? 'code not seen yet'}) while waiting for ${what}`));
           return true;
         }
         return false;

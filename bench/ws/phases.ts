@@ -61,7 +61,7 @@ export interface AckFigures {
 async function heapOf(port: number): Promise<{ heap: number; external: number } | null> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const read = (name: string) => Number(new RegExp(`^switchyard_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const read = (name: string) => Number(new RegExp(`^switchyard_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     const heap = read('nodejs_heap_size_used_bytes');
     return Number.isNaN(heap) ? null : { heap, external: read('nodejs_external_memory_bytes') };
   } catch {

@@ -14,7 +14,8 @@
  * memory ≥ Redis mode per CPU-second, no divergent replica.
  * `--quick`: short phases, one step (validation only). --profile or BENCH_PROFILE=1 (bench/lib/profile.ts): --cpu-prof per server.
  * Knobs (env): DOCS_BENCH_DOCS (20), DOCS_BENCH_CLIENTS (10), DOCS_BENCH_ONLY=switchyard_memory,ywebsocket (no verdict),
- *   DOCS_BENCH_FIXED_MS (the fixed phase's length), DOCS_BENCH_SWITCHYARD_CONFIG='{"docs":{"relayWindowMs":16}}' (switchyard config merged over the defaults).
+ *   DOCS_BENCH_FIXED_MS (the fixed phase's length), DOCS_BENCH_SWITCHYARD_CONFIG='{"docs":{"relayWindowMs":16}}' (switchyard config merged over the defaults),
+ *   DOCS_BENCH_SERVER_NODE_OPTIONS (node flags for the servers, e.g. --perf-basic-prof), DOCS_BENCH_SERVER_STDOUT (a file the servers' stdout is copied to).
  */
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';

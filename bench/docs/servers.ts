@@ -48,7 +48,8 @@ function switchyard(o: DocsServerOptions): Command {
   const configFile = join(mkdtempSync(join(tmpdir(), 'swy-bench-docs-cfg-')), 'bench.json');
   // DOCS_BENCH_SWITCHYARD_CONFIG: more config (JSON), for trying a setting against the same load.
   const extra = JSON.parse(process.env.DOCS_BENCH_SWITCHYARD_CONFIG ?? '{}') as Record<string, unknown>;
-  writeFileSync(configFile, JSON.stringify({ ...extra, gateway: { upgradeBurstPerIp: 1_000_000, maxRateViolations: 1_000_000 } }));
+  const gateway = { ...(extra.gateway as object | undefined), upgradeBurstPerIp: 1_000_000, maxRateViolations: 1_000_000 };
+  writeFileSync(configFile, JSON.stringify({ ...extra, gateway }));
   const redis = o.redis
     ? { COORDINATION: 'redis', REDIS_URL: `redis://${o.redis.host}:${o.redis.port}`, REDIS_KEY_PREFIX: o.redis.prefix }
     : { COORDINATION: 'memory' };

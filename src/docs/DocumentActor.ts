@@ -163,6 +163,8 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
   }
 
   private init(merged: Uint8Array | null, lastId: string): void {
+    // No doc.on('update'): every change is applied in this file with its bytes at hand (see changed()),
+    // so Yjs never re-encodes a transaction that the actor would only forward.
     const doc = new Y.Doc();
     if (merged) Y.applyUpdate(doc, merged, 'load');
     this.doc = doc;
@@ -187,8 +189,6 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
       },
     );
     this.persistence.enable();
-    // No doc.on('update'): every change is applied in this file with its bytes at hand (see changed()),
-    // so Yjs never re-encodes a transaction that the actor would only forward.
     this.awareness = new DocAwareness(doc, this.docId, this.deps, this.outbox);
     this.unsubscribe.push(
       this.deps.log.subscribe(this.docId, lastId, {
@@ -225,7 +225,8 @@ export class DocumentActor implements Behavior<DocMessage, unknown> {
    * (the client's own frame when there is one, not back to it), to this instance's note
    * sockets unless a note member made it (the gateway relays those; on every instance the
    * actor that applied it does, so no bus traffic), to the log when made here, and
-   * marked for the next save.
+   * marked for the next save; nothing goes to note sockets while the document has no note
+   * member here.
    */
   private changed(update: Uint8Array, local: boolean, from: DocConnection | null = null, frame?: Uint8Array, byNote = false): void {
     this.outbox!.send(update, from, frame);

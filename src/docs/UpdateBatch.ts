@@ -57,9 +57,16 @@ export class UpdateBatch {
   }
 
   discard(): void {
+    this.take();
+  }
+
+  /** Empties the batch, returning what it held. */
+  private take(): { updates: Uint8Array[]; senders: (DocConnection | null)[] } {
+    const { updates, senders } = this;
     this.updates = [];
     this.senders = [];
     this.bytes = 0;
+    return { updates, senders };
   }
 
   /**
@@ -68,11 +75,8 @@ export class UpdateBatch {
    * own, which changes nothing for those already in), or null when all applied.
    */
   applyTo(doc: Y.Doc): Array<{ from: DocConnection | null; err: unknown }> | null {
-    const { updates, senders } = this;
-    if (updates.length === 0) return null;
-    this.updates = [];
-    this.senders = [];
-    this.bytes = 0;
+    if (this.updates.length === 0) return null;
+    const { updates, senders } = this.take();
     try {
       Y.transact(doc, () => {
         for (const update of updates) Y.applyUpdate(doc, update);

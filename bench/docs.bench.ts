@@ -15,7 +15,8 @@
  * `--quick`: short phases, one step (validation only). --profile or BENCH_PROFILE=1 (bench/lib/profile.ts): --cpu-prof per server.
  * Knobs (env): DOCS_BENCH_DOCS (20), DOCS_BENCH_CLIENTS (10), DOCS_BENCH_ONLY=switchyard_memory,ywebsocket (no verdict),
  *   DOCS_BENCH_FIXED_MS (the fixed phase's length), DOCS_BENCH_SWITCHYARD_CONFIG='{"docs":{"relayWindowMs":16}}' (switchyard config merged over the defaults),
- *   DOCS_BENCH_SERVER_NODE_OPTIONS (node flags for the servers, e.g. --perf-basic-prof), DOCS_BENCH_SERVER_STDOUT (a file the servers' stdout is copied to).
+ *   DOCS_BENCH_SERVER_NODE_OPTIONS (node flags for the servers, e.g. --perf-basic-prof), DOCS_BENCH_SERVER_STDOUT (a file the servers' stdout is copied to),
+ *   DOCS_BENCH_LOAD_NODE_OPTIONS (node flags for the load processes, e.g. --cpu-prof --cpu-prof-dir=/tmp/load).
  */
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -187,7 +188,9 @@ async function runRow(row: Row, redisOf: () => Promise<BenchRedis>, tokens: Toke
     if (row.server === 'switchyard') await createDocs(servers[0]!.port, docIds, tokens);
     const token = await tokens.sign({ sub: 'bench-editor', role: 'user', name: 'bench-editor' });
     const endpoints = servers.map((s) => endpoint(row, s.port));
-    for (let i = 0; i < LOAD_PROCESSES; i++) loads.push(new RpcChild<LoadRequest>(new URL('./docs/load.js', import.meta.url)));
+    // DOCS_BENCH_LOAD_NODE_OPTIONS: node flags for the load processes (e.g. --cpu-prof, to see what a client costs).
+    const loadArgs = process.env.DOCS_BENCH_LOAD_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
+    for (let i = 0; i < LOAD_PROCESSES; i++) loads.push(new RpcChild<LoadRequest>(new URL('./docs/load.js', import.meta.url), loadArgs));
     await Promise.all(
       loads.map((l, i) =>
         l.call({ op: 'open', client: row.client, endpoints, docs: docIds.filter((_, d) => d % LOAD_PROCESSES === i), clientsPerDoc: CLIENTS, token }),

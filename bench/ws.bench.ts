@@ -17,7 +17,8 @@
  * RSS per idle authenticated connection at 10,000.
  * Flags: `--quick` (a short validation run), `--profile` or BENCH_PROFILE=1 (bench/lib/profile.ts).
  * Env: WS_BENCH_ONLY=memory,redis (a partial run: figures printed, no verdict, nothing written),
- * WS_BENCH_SHAPES=bigroom, WS_BENCH_PHASES=idle,relay,ack, WS_BENCH_CLIENTS (3 load processes).
+ * WS_BENCH_SHAPES=bigroom, WS_BENCH_PHASES=idle,relay,ack, WS_BENCH_CLIENTS (3 load processes),
+ * WS_BENCH_ACK_PROCESSES (1: the load processes that send the heartbeats).
  * A profile of just one shape: `WS_BENCH_ONLY=memory WS_BENCH_SHAPES=bigroom WS_BENCH_PHASES=relay … --profile`.
  */
 import { fmt, reportResult, type Target } from './lib/results.js';
@@ -36,7 +37,12 @@ const PROFILE = profilingRequested();
 const CLIENTS = Number(process.env.WS_BENCH_CLIENTS ?? 3);
 const IDLE = QUICK ? 1_000 : 10_000;
 const TIMING: Timing = QUICK ? { warmupMs: 500, measureMs: 1_500, drainMs: 5_000 } : { warmupMs: 1_500, measureMs: 5_000, drainMs: 10_000 };
-const ACK = { sockets: 200, ratePerSec: 5_000, durationMs: QUICK ? 1_500 : 4_000 };
+/**
+ * One load process sends every heartbeat: with three of them and the server runnable on two
+ * cores, the run queue's wait (a few ms whenever a core is taken) was most of every server's
+ * p99, bare uWS's included. 5,000/s is light work for one process. WS_BENCH_ACK_PROCESSES sets it.
+ */
+const ACK = { sockets: 200, ratePerSec: 5_000, durationMs: QUICK ? 1_500 : 4_000, processes: Number(process.env.WS_BENCH_ACK_PROCESSES ?? 1) };
 const ACK_RUNS = 3; // one run's p99 is noise-bound: every server gets the same runs (Redis target: the worst)
 /** A hung phase must not hold `npm run bench` forever; a whole run took ~7 min on one 2-core machine and over 8 on a slower one. */
 const DEADLINE_MS = 25 * 60_000;
@@ -135,7 +141,7 @@ async function runRow(row: Row, pool: LoadPool, tokens: string[], redis: { url: 
     let errors = unexpected;
     const acks: AckFigures[] = [];
     for (let run = 0; run < (PHASES.includes('ack') ? row.ackRuns : 0); run++) {
-      const a = await ackPhase(servers[0]!, pool, row.dialect, tokens, ACK.sockets, ACK.ratePerSec, ACK.durationMs);
+      const a = await ackPhase(servers[0]!, pool, row.dialect, tokens, ACK.sockets, ACK.ratePerSec, ACK.durationMs, ACK.processes);
       console.log(`[${row.name}] ack run ${run + 1}: p50 ${a.p50Us} µs, p99 ${a.p99Us} µs, max ${a.maxUs} µs (${fmt(a.acksPerSec)} acks/s over ${ACK.sockets} sockets; missing ${a.missing}, failed ${a.failed})`);
       acks.push(a);
     }
@@ -217,7 +223,7 @@ async function main(): Promise<number> {
   const pool = new LoadPool(CLIENTS);
   console.log(
     `bench:ws${QUICK ? ' --quick' : ''}${PROFILE ? ' --profile' : ''} — ${CLIENTS} load processes; shapes ${SHAPES.map((s) => `${s.name} (${s.rooms} × ${s.members}, ${s.publishers} publishers, ${s.mode}, window ${s.window}, ${s.payloadBytes} B)`).join(', ')}; ` +
-      `${IDLE} idle sockets; acks ${ACK.ratePerSec}/s over ${ACK.sockets} sockets; Redis ${redis.url}`,
+      `${IDLE} idle sockets; acks ${ACK.ratePerSec}/s over ${ACK.sockets} sockets from ${ACK.processes} load process(es); Redis ${redis.url}`,
   );
   try {
     const metrics: Record<string, number> = {};

@@ -92,9 +92,13 @@ export class LoadPool {
     return this.sum({ cmd: 'count' });
   }
 
-  /** `ratePerSec` heartbeats in all, shared by the processes; every process's replies merged. */
-  async probe(ratePerSec: number, durationMs: number, graceMs: number): Promise<ProbeReply> {
-    const replies = await Promise.all(this.procs.map((p) => p.call<ProbeReply>({ cmd: 'probe', ratePerSec: ratePerSec / this.procs.length, durationMs, graceMs })));
+  /**
+   * `ratePerSec` heartbeats in all, shared by the first `processes` processes (the ones the
+   * probe sockets were opened in); every process's replies merged.
+   */
+  async probe(ratePerSec: number, durationMs: number, graceMs: number, processes = this.procs.length): Promise<ProbeReply> {
+    const probing = this.procs.slice(0, processes);
+    const replies = await Promise.all(probing.map((p) => p.call<ProbeReply>({ cmd: 'probe', ratePerSec: ratePerSec / probing.length, durationMs, graceMs })));
     return {
       rtts: replies.flatMap((r) => r.rtts),
       sent: replies.reduce((n, r) => n + r.sent, 0),

@@ -167,13 +167,23 @@ export async function relayPhase(servers: readonly ServerProcess[], pool: LoadPo
 }
 
 /** `sockets` probe sockets sending `heartbeat` with ack at `ratePerSec` in all (open loop). */
-export async function ackPhase(server: ServerProcess, pool: LoadPool, dialect: DialectName, tokens: string[], sockets: number, ratePerSec: number, durationMs: number): Promise<AckFigures> {
+export async function ackPhase(
+  server: ServerProcess,
+  pool: LoadPool,
+  dialect: DialectName,
+  tokens: string[],
+  sockets: number,
+  ratePerSec: number,
+  durationMs: number,
+  processes: number,
+): Promise<AckFigures> {
+  const probing = Math.min(processes, pool.size);
   const perProcess: SocketSpec[][] = Array.from({ length: pool.size }, () => []);
-  for (let i = 0; i < sockets; i++) perProcess[i % pool.size]!.push({ token: tokens[i]!, kind: 'probe', port: server.port });
+  for (let i = 0; i < sockets; i++) perProcess[i % probing]!.push({ token: tokens[i]!, kind: 'probe', port: server.port });
   await pool.open(server.label, dialect, perProcess, 0);
   // Let the connection burst settle (session writes, Redis) before the clock starts.
   await sleep(500);
-  const r = await pool.probe(ratePerSec, durationMs, 2_000);
+  const r = await pool.probe(ratePerSec, durationMs, 2_000, probing);
   await pool.closeAll();
   const rtts = r.rtts.sort((a, b) => a - b);
   return {

@@ -18,9 +18,9 @@ const LOCAL_FLUSH_MS = 100;
  * cross-instance log once per event-loop turn (in order, retried on failure).
  * Awareness has its own way out (DocAwareness).
  *
- * Merging the turn's updates before sending (as before) cost 17 % of a memory-mode
- * server's CPU under bench:docs (Y.mergeUpdates re-reads every struct) and added a
- * turn of latency; uWS already batches the sends of one cork into one write.
+ * Merging the turn's updates with Y.mergeUpdates before sending (as before) cost 17 % of a
+ * memory-mode server's CPU under bench:docs (it re-reads every struct) and added a turn of
+ * latency; a busy window's updates are joined by a byte copy instead (RelayWindow).
  */
 export class DocOutbox {
   private unsent: Uint8Array[] = [];
@@ -49,7 +49,7 @@ export class DocOutbox {
    * sent it (forwarded unchanged, to everyone but `from`); without one it is encoded once.
    */
   send(update: Uint8Array, from: DocConnection | null, frame?: Uint8Array): void {
-    this.relay.send(frame ?? encodeUpdate(update), from);
+    this.relay.send(update, frame ?? encodeUpdate(update), from);
   }
 
   /** Publishes the updates the relay window holds (the document unloads). */

@@ -15,11 +15,45 @@ import * as Y from 'yjs';
  */
 export function checkUpdate(update: Uint8Array): void {
   const r = new UpdateReader(update);
-  if (!r.structs()) {
+  if (!r.structs(r.count())) {
     Y.decodeUpdate(update);
     return;
   }
-  r.deleteSet();
+  r.deleteSet(r.count());
+}
+
+/**
+ * Where the parts of a checked update lie, for joining updates without Yjs (joinUpdates.ts).
+ * v1 layout: a count of client sections, the sections; a count of delete-set clients, their ranges.
+ */
+export interface UpdateLayout {
+  readonly bytes: Uint8Array;
+  /** Client of each struct section, in order. */
+  readonly clients: readonly number[];
+  /** The struct sections, without their count. */
+  readonly structsStart: number;
+  readonly structsEnd: number;
+  /** Clients in the delete set, and its entries without that count. */
+  readonly deleteClients: number;
+  readonly deletesStart: number;
+  readonly deletesEnd: number;
+}
+
+/** The layout of an update that passed `checkUpdate`; null when it holds a sub-document (only Yjs reads those) or does not read. */
+export function readLayout(update: Uint8Array): UpdateLayout | null {
+  try {
+    const r = new UpdateReader(update, []);
+    const sections = r.count();
+    const structsStart = r.at;
+    if (!r.structs(sections)) return null;
+    const structsEnd = r.at;
+    const deleteClients = r.count();
+    const deletesStart = r.at;
+    r.deleteSet(deleteClients);
+    return { bytes: update, clients: r.clients!, structsStart, structsEnd, deleteClients, deletesStart, deletesEnd: r.at };
+  } catch {
+    return null;
+  }
 }
 
 /** Deeper `any` values are refused: lib0 reads them recursively and would overflow the stack first. */
@@ -72,14 +106,27 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 class UpdateReader {
   private pos = 0;
 
-  constructor(private readonly bytes: Uint8Array) {}
+  constructor(
+    private readonly bytes: Uint8Array,
+    /** When given, collects the client of every struct section. */
+    readonly clients: number[] | null = null,
+  ) {}
 
-  /** False when a content needs Yjs itself to read (a sub-document). */
-  structs(): boolean {
-    const updates = this.varUint();
-    for (let i = 0; i < updates; i++) {
+  get at(): number {
+    return this.pos;
+  }
+
+  /** A section count (of struct sections or delete-set clients). */
+  count(): number {
+    return this.varUint();
+  }
+
+  /** Reads `sections` struct sections; false when a content needs Yjs itself to read (a sub-document). */
+  structs(sections: number): boolean {
+    for (let i = 0; i < sections; i++) {
       const structs = this.varUint();
-      this.varUint(); // client
+      const client = this.varUint();
+      this.clients?.push(client);
       this.varUint(); // clock
       for (let j = 0; j < structs; j++) {
         const info = this.uint8();
@@ -101,8 +148,7 @@ class UpdateReader {
     return true;
   }
 
-  deleteSet(): void {
-    const clients = this.varUint();
+  deleteSet(clients: number): void {
     for (let i = 0; i < clients; i++) {
       this.varUint(); // client
       const deletes = this.varUint();

@@ -18,7 +18,7 @@
  * Flags: `--quick` (a short validation run), `--profile` or BENCH_PROFILE=1 (bench/lib/profile.ts).
  * Env: WS_BENCH_ONLY=memory,redis (a partial run: figures printed, no verdict, nothing written),
  * WS_BENCH_SHAPES=bigroom, WS_BENCH_PHASES=idle,relay,ack, WS_BENCH_CLIENTS (3 load processes),
- * WS_BENCH_ACK_PROCESSES (1: the load processes that send the heartbeats).
+ * WS_BENCH_ACK_PROCESSES (1: the load processes that send the heartbeats), WS_BENCH_ACK_TRACE=1 (when in each run the slow acks were).
  * A profile of just one shape: `WS_BENCH_ONLY=memory WS_BENCH_SHAPES=bigroom WS_BENCH_PHASES=relay … --profile`.
  */
 import { fmt, reportResult, type Target } from './lib/results.js';
@@ -143,6 +143,7 @@ async function runRow(row: Row, pool: LoadPool, tokens: string[], redis: { url: 
     for (let run = 0; run < (PHASES.includes('ack') ? row.ackRuns : 0); run++) {
       const a = await ackPhase(servers[0]!, pool, row.dialect, tokens, ACK.sockets, ACK.ratePerSec, ACK.durationMs, ACK.processes);
       console.log(`[${row.name}] ack run ${run + 1}: p50 ${a.p50Us} µs, p99 ${a.p99Us} µs, max ${a.maxUs} µs (${fmt(a.acksPerSec)} acks/s over ${ACK.sockets} sockets; missing ${a.missing}, failed ${a.failed})`);
+      if (process.env.WS_BENCH_ACK_TRACE === '1') console.log(`[${row.name}]   acks over 2 ms per 250 ms: ${a.slowTimeline}`);
       acks.push(a);
     }
     if (acks.length > 0) {

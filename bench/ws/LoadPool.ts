@@ -101,6 +101,7 @@ export class LoadPool {
     const replies = await Promise.all(probing.map((p) => p.call<ProbeReply>({ cmd: 'probe', ratePerSec: ratePerSec / probing.length, durationMs, graceMs })));
     return {
       rtts: replies.flatMap((r) => r.rtts),
+      sentAt: replies.flatMap((r) => r.sentAt),
       sent: replies.reduce((n, r) => n + r.sent, 0),
       missing: replies.reduce((n, r) => n + r.missing, 0),
       failed: replies.reduce((n, r) => n + r.failed, 0),

@@ -55,7 +55,12 @@ export interface AckFigures {
   acksPerSec: number;
   missing: number;
   failed: number;
+  /** Acks slower than SLOW_ACK_US per SLOW_BUCKET_MS of the run, e.g. "0 0 12 0 …" (WS_BENCH_ACK_TRACE=1 prints it). */
+  slowTimeline: string;
 }
+
+const SLOW_ACK_US = 2_000;
+const SLOW_BUCKET_MS = 250;
 
 /** A switchyard server's JS heap in use and its memory outside the heap (prom-client's default metrics); null for a peer without /metrics. */
 async function heapOf(port: number): Promise<{ heap: number; external: number } | null> {
@@ -185,8 +190,13 @@ export async function ackPhase(
   await sleep(500);
   const r = await pool.probe(ratePerSec, durationMs, 2_000, probing);
   await pool.closeAll();
+  const slow = new Array<number>(Math.ceil(durationMs / SLOW_BUCKET_MS)).fill(0);
+  r.rtts.forEach((rtt, i) => {
+    if (rtt > SLOW_ACK_US) slow[Math.min(slow.length - 1, Math.floor(r.sentAt[i]! / SLOW_BUCKET_MS))]! += 1;
+  });
   const rtts = r.rtts.sort((a, b) => a - b);
   return {
+    slowTimeline: slow.join(' '),
     p50Us: percentile(rtts, 50),
     p99Us: percentile(rtts, 99),
     maxUs: rtts[rtts.length - 1] ?? NaN,

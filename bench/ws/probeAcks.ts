@@ -5,6 +5,8 @@ import type { RawWs } from './RawWs.js';
 export interface ProbeReply {
   /** Round trips in µs. */
   rtts: number[];
+  /** When each of those heartbeats was sent, in ms from the probe's start (where in the run the slow ones were). */
+  sentAt: number[];
   sent: number;
   /** Heartbeats whose ack never came within the grace period. */
   missing: number;
@@ -19,6 +21,7 @@ export interface ProbeReply {
 export function probeAcks(dialect: Dialect, probes: readonly RawWs[], ratePerSec: number, durationMs: number, graceMs: number): Promise<ProbeReply> {
   const pending = new Map<number, number>();
   const rtts: number[] = [];
+  const sentAt: number[] = [];
   let failed = 0;
   let sent = 0;
   let id = 0;
@@ -33,13 +36,14 @@ export function probeAcks(dialect: Dialect, probes: readonly RawWs[], ratePerSec
         return;
       }
       rtts.push(Math.round((performance.now() - at) * 1000));
+      sentAt.push(Math.round(at - start));
       pending.delete(dialect.ackId(payload));
       if (dialect.ackFailed(payload)) failed += 1;
     };
   }
   const start = performance.now();
   return new Promise((resolve) => {
-    if (probes.length === 0) return resolve({ rtts, sent, missing: 0, failed });
+    if (probes.length === 0) return resolve({ rtts, sentAt, sent, missing: 0, failed });
     const tick = setInterval(() => {
       const now = performance.now();
       const due = Math.floor(((Math.min(now, start + durationMs) - start) / 1000) * ratePerSec) - sent;
@@ -54,7 +58,7 @@ export function probeAcks(dialect: Dialect, probes: readonly RawWs[], ratePerSec
       const wait = setInterval(() => {
         if (pending.size > 0 && performance.now() < until) return;
         clearInterval(wait);
-        resolve({ rtts, sent, missing: pending.size, failed });
+        resolve({ rtts, sentAt, sent, missing: pending.size, failed });
       }, 20);
     }, 1);
   });

@@ -19,11 +19,13 @@ export type Publish = (message: Uint8Array, from: DocConnection | null) => void;
  *
  * A window that ended holding messages is followed by a longer one (docs.relayBusyWindowMs,
  * a whole number of ticks): a document that keeps receiving edits has them sent together
- * every 35 ms, one write per socket for several updates, while a quiet document's first
- * update still goes out at once. Under bench:docs 16 ms windows cut the server's CPU per
- * delivered update by 7-8 % against 5 ms ones; with joined updates (below) 35 ms ones gave
- * 115-120k delivered updates per server CPU-second against 91-95k for 16 ms, p50 23-25 ms
- * (15-17) and p99 64-72 ms (77-82), and the load processes were no longer CPU-starved.
+ * every 50 ms (20 Hz), one write per socket for several updates, while a quiet document's
+ * first update still goes out at once. Under bench:docs 16 ms windows cut the server's CPU
+ * per delivered update by 7-8 % against 5 ms ones; with joined updates (below) 35 ms ones
+ * gave 102-120k delivered updates per server CPU-second against 91-95k for 16 ms, 50 ms ones
+ * 122-171k, at p50 35 ms (25 at 35 ms, 15-17 at 16 ms) and p99 69-86 ms (64-103, 77-82);
+ * y-websocket's server, same runs: 37-52k, p99 140-371 ms. docs.relayBusyWindowMs trades
+ * that latency for CPU.
  *
  * What a window held goes out joined: the updates of different clients become one update
  * (joinUpdates: a byte copy, no Yjs), one message to every socket (its author too, for whom

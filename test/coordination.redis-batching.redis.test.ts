@@ -53,6 +53,30 @@ await describeRedis(
       }
     });
 
+    it('a session is written at most once a second; an unknown one is asked again at once', async () => {
+      const coord = await createRedisCoordination({ url: server.url, keyPrefix: randomPrefix() });
+      try {
+        await coord.sessions.upsert(session('a'));
+        assert.equal(await coord.sessions.touch('a', 10_000), true);
+        assert.equal(await coord.sessions.touch('a', 10_500), true, 'answered from the last touch');
+        assert.equal((await coord.sessions.get('a'))?.lastSeenAt, 10_000, 'not written within the second');
+        assert.equal(await coord.sessions.touch('a', 11_000), true);
+        assert.equal((await coord.sessions.get('a'))?.lastSeenAt, 11_000, 'written again after it');
+        // Swept by another instance meanwhile: the next touch after the second says so.
+        await coord.sessions.sweepIdle(20_000, 10);
+        assert.equal(await coord.sessions.touch('a', 11_200), true, 'within the second: not asked');
+        assert.equal(await coord.sessions.touch('a', 12_100), false, 'after it: unknown');
+        await coord.sessions.upsert({ ...session('a'), lastSeenAt: 12_100 });
+        assert.equal(await coord.sessions.touch('a', 12_200), true, 'an unknown answer is not cached: asked again, known again');
+        assert.equal((await coord.sessions.get('a'))?.lastSeenAt, 12_200);
+        // A removed session's next touch goes to Redis (the throttle forgets it).
+        await coord.sessions.remove('a');
+        assert.equal(await coord.sessions.touch('a', 12_300), false);
+      } finally {
+        await coord.close();
+      }
+    });
+
     it('a window of more touches than one script call takes (1,200 sessions) still answers each', async () => {
       const coord = await createRedisCoordination({ url: server.url, keyPrefix: randomPrefix() });
       try {

@@ -12,6 +12,13 @@ import { TurnBatch, deferred, type Deferred } from './TurnBatch.js';
  * one command (with its promise, arguments and reply) per heartbeat.
  */
 const TOUCH_WINDOW_MS = 20;
+/**
+ * A session is written at most this often: a socket's heartbeats come many times a second
+ * under load (25/s each in bench:ws), sessions expire after minutes. Skipping the rest cut
+ * the touches Redis gets from one per heartbeat to one per session per second, and with
+ * them the wake-ups of Redis and of the server between the acks (issue 14's ack tail).
+ */
+const TOUCH_EVERY_MS = 1_000;
 /** Sessions per script call, so one call never holds Redis for long. */
 const TOUCH_CHUNK = 500;
 
@@ -28,6 +35,8 @@ interface TouchWindow {
  */
 export class RedisSessionPool implements SessionPool {
   private readonly touches: TurnBatch<TouchWindow>;
+  /** sid → when its last touch was asked for (sessions of this instance's sockets; dropped on remove). */
+  private readonly touchedAt = new Map<string, number>();
 
   constructor(
     private readonly redis: Redis,
@@ -52,13 +61,19 @@ export class RedisSessionPool implements SessionPool {
   /**
    * Heartbeats of many sockets arrive within a window: their touches go out as one
    * script call instead of one command each. Two touches of one session in a window
-   * keep the later time.
+   * keep the later time; a touch within TOUCH_EVERY_MS of the last one of its session
+   * that Redis knew is answered at once and not sent (lastSeenAt is then up to that old).
    */
   async touch(sid: string, now: number): Promise<boolean> {
+    const last = this.touchedAt.get(sid);
+    if (last !== undefined && now - last < TOUCH_EVERY_MS && now >= last) return true;
+    this.touchedAt.set(sid, now);
     const w = this.touches.current();
     const prev = w.seen.get(sid);
     if (prev === undefined || now > prev) w.seen.set(sid, now);
-    return !(await w.unknown.promise).has(sid);
+    const known = !(await w.unknown.promise).has(sid);
+    if (!known) this.touchedAt.delete(sid); // the caller may put it back: its next touch must reach Redis
+    return known;
   }
 
   private sendTouches(w: TouchWindow): void {
@@ -77,6 +92,7 @@ export class RedisSessionPool implements SessionPool {
   }
 
   async remove(sid: string): Promise<void> {
+    this.touchedAt.delete(sid);
     await call(this.redis, 'sessions.remove', () => this.scripts.run('sessionRemove', this.all, [sid]));
   }
 

@@ -34,7 +34,7 @@ export interface SessionInfo {
 export interface SessionPool {
   /** Adds or replaces a session (e.g. `user-join` rebinding the socket to another user). */
   upsert(session: SessionInfo): Promise<void>;
-  /** Refreshes `lastSeenAt`; false when the session is unknown. Redis writes a session at most once a second (lastSeenAt up to 1 s old). */
+  /** Refreshes `lastSeenAt`; false when the session is unknown. An adapter may answer a touch within a second of the session's last known one without writing it (lastSeenAt up to 1 s old). */
   touch(sid: string, now: number): Promise<boolean>;
   /** Removes the session; a no-op when it is unknown. */
   remove(sid: string): Promise<void>;

@@ -18,7 +18,8 @@
  * Flags: `--quick` (a short validation run), `--profile` or BENCH_PROFILE=1 (bench/lib/profile.ts).
  * Env: WS_BENCH_ONLY=memory,redis (a partial run: figures printed, no verdict, nothing written),
  * WS_BENCH_SHAPES=bigroom, WS_BENCH_PHASES=idle,relay,ack, WS_BENCH_CLIENTS (3 load processes),
- * WS_BENCH_ACK_PROCESSES (1: the load processes that send the heartbeats), WS_BENCH_ACK_TRACE=1 (when in each run the slow acks were).
+ * WS_BENCH_ACK_PROCESSES (1: the load processes that send the heartbeats), WS_BENCH_ACK_TRACE=1 (when in each run the slow acks were),
+ * WS_BENCH_SERVER_ARGS='--trace-gc' (node flags for every server; their output goes to stderr).
  * A profile of just one shape: `WS_BENCH_ONLY=memory WS_BENCH_SHAPES=bigroom WS_BENCH_PHASES=relay … --profile`.
  */
 import { fmt, reportResult, type Target } from './lib/results.js';
@@ -85,6 +86,8 @@ const ROWS: Row[] = [
 ];
 const ONLY = process.env.WS_BENCH_ONLY?.split(',');
 const PHASES = (process.env.WS_BENCH_PHASES ?? 'idle,relay,ack').split(',');
+/** Extra node flags for every server process (e.g. `--trace-gc`); what they print goes to stderr. */
+const SERVER_ARGS = process.env.WS_BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [];
 
 function relayLine(label: string, shape: string, f: RelayFigures): string {
   return (
@@ -100,7 +103,7 @@ async function runRow(row: Row, pool: LoadPool, tokens: string[], redis: { url: 
   const servers: ServerProcess[] = [];
   try {
     for (const s of row.servers) {
-      servers.push(await startServer({ ...s, redisUrl: s.redis ? redis.url : undefined }, SECRET, profileNodeArgs('ws', s.label, PROFILE)));
+      servers.push(await startServer({ ...s, redisUrl: s.redis ? redis.url : undefined }, SECRET, [...SERVER_ARGS, ...profileNodeArgs('ws', s.label, PROFILE)]));
     }
     console.log(`\n[${row.name}] ${servers.map((s) => `pid ${s.pid} on :${s.port}`).join(', ')}`);
     const m = (key: string, value: number) => (metrics[`${row.name}_${key}`] = value);
@@ -142,7 +145,7 @@ async function runRow(row: Row, pool: LoadPool, tokens: string[], redis: { url: 
     const acks: AckFigures[] = [];
     for (let run = 0; run < (PHASES.includes('ack') ? row.ackRuns : 0); run++) {
       const a = await ackPhase(servers[0]!, pool, row.dialect, tokens, ACK.sockets, ACK.ratePerSec, ACK.durationMs, ACK.processes);
-      console.log(`[${row.name}] ack run ${run + 1}: p50 ${a.p50Us} µs, p99 ${a.p99Us} µs, max ${a.maxUs} µs (${fmt(a.acksPerSec)} acks/s over ${ACK.sockets} sockets; missing ${a.missing}, failed ${a.failed})`);
+      console.log(`[${row.name}] ack run ${run + 1}: p50 ${a.p50Us} µs, p99 ${a.p99Us} µs, max ${a.maxUs} µs (${fmt(a.acksPerSec)} acks/s over ${ACK.sockets} sockets; missing ${a.missing}, failed ${a.failed}; server CPU ${fmt(a.serverCpuPct)} %, load ${fmt(a.clientsCpuPct)} %)`);
       if (process.env.WS_BENCH_ACK_TRACE === '1') console.log(`[${row.name}]   acks over 2 ms per 250 ms: ${a.slowTimeline}`);
       acks.push(a);
     }

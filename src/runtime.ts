@@ -7,7 +7,7 @@ import { TokenService } from './auth/tokens.js';
 import type { Config } from './config/schema.js';
 import { resolveJwtSecret } from './config/secret.js';
 import { createMemoryCoordination } from './coordination/memory/index.js';
-import type { Coordination } from './coordination/ports.js';
+import { SESSION_TOUCH_EVERY_MS, type Coordination } from './coordination/ports.js';
 import { createRedisCoordination } from './coordination/redis/index.js';
 import { Dashboard } from './dashboard/Dashboard.js';
 import { createCompactor } from './docs/compact.js';
@@ -112,7 +112,12 @@ export class Runtime {
 
     // 2. Backends. One coordination backend provides every coordination port (document log and job queue
     //    included); storage is SQLite (+ sqlite-vec, in its own thread) or PostgreSQL (+ pgvector).
-    const backendOptions = { logger: logs.forComponent('coordination'), jobs: queueOptionsOf(config) };
+    const backendOptions = {
+      logger: logs.forComponent('coordination'),
+      jobs: queueOptionsOf(config),
+      // A heartbeating session must never look idle for long next to the sweep's timeout.
+      sessionTouchEveryMs: Math.min(SESSION_TOUCH_EVERY_MS, Math.floor(config.presence.sessionTimeoutMs / 4)),
+    };
     const coordination =
       config.coordination === 'redis'
         ? await createRedisCoordination({ ...backendOptions, url: config.redisUrl!, keyPrefix: config.redisKeyPrefix })

@@ -2,7 +2,7 @@ import './helpers/guard.js';
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ErrorCode, LeaseLostError, SwitchyardError } from '../src/errors.js';
-import type { Coordination, SessionInfo, TaskRecord } from '../src/coordination/ports.js';
+import { SESSION_TOUCH_EVERY_MS, type Coordination, type SessionInfo, type TaskRecord } from '../src/coordination/ports.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 export interface Backend {
@@ -48,6 +48,18 @@ export function coordinationContract(name: string, makeBackend: () => Promise<Ba
         assert.equal(await c.sessions.count(), 1);
       });
 
+      it('a touch within SESSION_TOUCH_EVERY_MS may be answered without a write; the next one after it is written', async () => {
+        await c.sessions.upsert(session('s1', 'alice', 1_000));
+        assert.equal(await c.sessions.touch('s1', 5_000), true);
+        assert.equal(await c.sessions.touch('s1', 5_000 + SESSION_TOUCH_EVERY_MS / 2), true, 'known, whether written or not');
+        const mid = (await c.sessions.get('s1'))?.lastSeenAt;
+        assert.ok(mid === 5_000 || mid === 5_000 + SESSION_TOUCH_EVERY_MS / 2, `lastSeenAt ${mid}`);
+        assert.equal(await c.sessions.touch('s1', 5_000 + SESSION_TOUCH_EVERY_MS), true);
+        assert.equal((await c.sessions.get('s1'))?.lastSeenAt, 5_000 + SESSION_TOUCH_EVERY_MS, 'a second after the last write: written');
+        await c.sessions.remove('s1');
+        assert.equal(await c.sessions.touch('s1', 5_000 + SESSION_TOUCH_EVERY_MS + 1), false, 'removed: unknown, not answered from the throttle');
+      });
+
       it('remove drops the session and a user with no sessions left', async () => {
         await c.sessions.upsert(session('s1', 'alice'));
         await c.sessions.upsert(session('s2', 'alice'));
@@ -80,7 +92,7 @@ export function coordinationContract(name: string, makeBackend: () => Promise<Ba
         await c.sessions.upsert(session('s2', 'bob', 200));
         await c.sessions.upsert(session('s3', 'carol', 300));
         await c.sessions.upsert(session('s4', 'dave', 400));
-        await c.sessions.touch('s2', 1_000); // refreshed: no longer idle
+        await c.sessions.touch('s2', 1_500); // refreshed (over SESSION_TOUCH_EVERY_MS after its last write): no longer idle
         assert.deepEqual(await c.sessions.sweepIdle(300, 10), ['s1'], 'lastSeenAt == cutoff is not idle');
         assert.deepEqual(await c.sessions.sweepIdle(500, 1), ['s3']);
         assert.deepEqual(await c.sessions.sweepIdle(500, 10), ['s4']);

@@ -52,6 +52,15 @@ describe('process lifecycle (npm start = node dist/src/main.js)', () => {
     assert.ok(entries(instance).some((e) => e.msg === 'stopped'));
   });
 
+  it('starts under node flags an operator passes (V8 heap and GC flags, a profiler): the worker threads do not refuse them', async () => {
+    // A Worker given an explicit execArgv rejects V8's flags; the storage thread once failed the start with them.
+    const instance = await ChildInstance.start({ LOG_LEVEL: 'info' }, 15_000, { nodeArgs: ['--max-old-space-size=2048', '--stack-size=2000', '--no-warnings'] });
+    children.push(instance);
+    const res = await fetch(`http://127.0.0.1:${instance.port}/readyz`);
+    assert.equal(res.status, 200, 'ready: the storage thread and the pool started');
+    assert.equal(await instance.terminate(), 0);
+  });
+
   it('refuses to start on the uWS JS fallback unless SWITCHYARD_ALLOW_UWS_FALLBACK=1, and says which transport serves', async () => {
     // UWS_USE_FALLBACK makes the package load its JS implementation, as a Node without a matching binary would.
     await assert.rejects(ChildInstance.start({ UWS_USE_FALLBACK: '1' }, 10_000), /allowUwsFallback/);

@@ -57,11 +57,19 @@ export interface AckFigures {
   failed: number;
   /** Acks slower than SLOW_ACK_US per SLOW_BUCKET_MS of the run, e.g. "0 0 12 0 …" (WS_BENCH_ACK_TRACE=1 prints it). */
   slowTimeline: string;
+  /** The server's and the load's CPU over the measured run, % of one core. */
+  serverCpuPct: number;
+  clientsCpuPct: number;
 }
 
 const SLOW_ACK_US = 2_000;
-/** Heartbeats at the probe's rate before each measured ack run (every server alike). */
-const ACK_WARMUP_MS = 1_000;
+/**
+ * Heartbeats at the probe's rate before each measured ack run (every server alike). 1 s let a
+ * switchyard server's first major GC (its heap growing from start-up to steady state, 7-17 ms
+ * stop-the-world with prom-client's GC observer) land in run 1 (--trace-gc: at 4.1 s of a
+ * server's life, run 1 starting at ~3 s); 2.5 s covers it. Steady state is what is compared.
+ */
+const ACK_WARMUP_MS = 2_500;
 const SLOW_BUCKET_MS = 250;
 
 /** A switchyard server's JS heap in use and its memory outside the heap (prom-client's default metrics); null for a peer without /metrics. */
@@ -194,7 +202,9 @@ export async function ackPhase(
   // most of its slow acks (264 of 2 ms+ in the first 250 ms, a switchyard server whose
   // heartbeat path had not run yet), the later runs' first seconds none — compilation, not load.
   await pool.probe(ratePerSec, ACK_WARMUP_MS, 2_000, probing);
+  const meter = new CpuMeter([server.pid, ...pool.pids]);
   const r = await pool.probe(ratePerSec, durationMs, 2_000, probing);
+  const cpu = meter.read();
   await pool.closeAll();
   const slow = new Array<number>(Math.ceil(durationMs / SLOW_BUCKET_MS)).fill(0);
   r.rtts.forEach((rtt, i) => {
@@ -209,5 +219,7 @@ export async function ackPhase(
     acksPerSec: rtts.length / (durationMs / 1000),
     missing: r.missing,
     failed: r.failed,
+    serverCpuPct: cpu.get(server.pid)!,
+    clientsCpuPct: pool.pids.reduce((sum, pid) => sum + cpu.get(pid)!, 0),
   };
 }

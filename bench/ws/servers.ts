@@ -88,7 +88,8 @@ export async function startServer(options: ServerOptions, secret: string, nodeAr
           resolve(entry.port!);
         }
       } catch {
-        // not a JSON line
+        // Not a JSON line: V8's own output (e.g. --trace-gc through WS_BENCH_SERVER_ARGS) is passed on.
+        if (nodeArgs.length > 0) process.stderr.write(`[${label}] ${line}\n`);
       }
     });
   }).catch((err: unknown) => {

@@ -25,18 +25,23 @@ export interface PresenceApiContext {
 export function attachPresenceApi(web: WebHost, ctx: PresenceApiContext): void {
   const { sessions, usage } = ctx.coordination;
 
-  /** Refreshes the session; a sweep may have dropped it while the socket stayed open: then it is put back. */
-  const touch = async (s: SocketEventContext): Promise<void> => {
-    const now = ctx.now();
-    if (await sessions.touch(s.sid, now)) return;
-    if (!s.isOpen) return;
+  /** Puts the session back when a sweep dropped it while the socket stayed open. */
+  const restore = async (s: SocketEventContext, touched: Promise<boolean>, now: number): Promise<void> => {
+    if ((await touched) || !s.isOpen) return;
     const { userId, name, role } = s.principal;
     await sessions.upsert({ sid: s.sid, userId, name, role, instanceId: ctx.instanceId, connectedAt: s.connectedAt, lastSeenAt: now });
   };
 
+  /** Refreshes the session; a touch the pool answers at once (it was written within the last second) costs no promise. */
+  const touch = (s: SocketEventContext): void => {
+    const now = ctx.now();
+    const touched = sessions.touch(s.sid, now);
+    if (touched !== true) s.background(restore(s, touched, now), 'session touch');
+  };
+
   // Acked at once (synchronous, inside uWS' callback), the touch after it: no Redis round trip on the ack path (issue 14).
   web.onEvent(PresenceEvent.HEARTBEAT, (s) => {
-    if (s.isOpen) s.background(touch(s), 'session touch');
+    if (s.isOpen) touch(s);
     return {};
   });
 
@@ -44,7 +49,7 @@ export function attachPresenceApi(web: WebHost, ctx: PresenceApiContext): void {
     const model = validateModelName(requireString(asObject(s.data, PresenceEvent.USAGE), 'model', PresenceEvent.USAGE));
     if (!s.isOpen) return {};
     // The touch is batched over a window (Redis): the ack waits for the mark only.
-    s.background(touch(s), 'session touch');
+    touch(s);
     await usage.mark(model, s.sid, ctx.now());
     return {};
   });

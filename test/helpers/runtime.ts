@@ -83,11 +83,12 @@ export class ChildInstance {
   }
 
   /** Starts an instance with the given env (on top of a minimal test env) and waits for its "started" line. */
-  static async start(env: Record<string, string>, timeoutMs = 15_000, opts: { launcher?: readonly string[] } = {}): Promise<ChildInstance> {
+  static async start(env: Record<string, string>, timeoutMs = 15_000, opts: { launcher?: readonly string[]; nodeArgs?: readonly string[] } = {}): Promise<ChildInstance> {
     const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'swy-data-'));
     // `launcher`: a command that execs node in place, e.g. `ip netns exec <ns>` (helpers/netns.ts),
     // so the child's pid stays node's and SIGKILL reaches the instance itself.
-    const [file, ...args] = [...(opts.launcher ?? []), process.execPath, MAIN];
+    // `nodeArgs`: flags of node itself, before the script (e.g. `--max-old-space-size=…`).
+    const [file, ...args] = [...(opts.launcher ?? []), process.execPath, ...(opts.nodeArgs ?? []), MAIN];
     const child = spawn(file!, args, {
       env: {
         PATH: process.env.PATH,

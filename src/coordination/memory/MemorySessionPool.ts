@@ -1,5 +1,5 @@
 import { LeaseLostError } from '../../errors.js';
-import type { LeaseGuard, SessionInfo, SessionPool } from '../ports.js';
+import { SESSION_TOUCH_EVERY_MS, type LeaseGuard, type SessionInfo, type SessionPool } from '../ports.js';
 import type { MemoryLeaseLock } from './MemoryLeaseLock.js';
 import { ScoreHeap } from './TimeIndex.js';
 
@@ -15,7 +15,10 @@ export class MemorySessionPool implements SessionPool {
   /** userId → number of sessions, so userCount() is O(1). */
   private readonly users = new Map<string, number>();
 
-  constructor(private readonly lock: MemoryLeaseLock) {}
+  constructor(
+    private readonly lock: MemoryLeaseLock,
+    private readonly touchEveryMs = SESSION_TOUCH_EVERY_MS,
+  ) {}
 
   async upsert(session: SessionInfo): Promise<void> {
     this.drop(session.sid);
@@ -24,12 +27,14 @@ export class MemorySessionPool implements SessionPool {
     this.users.set(session.userId, (this.users.get(session.userId) ?? 0) + 1);
   }
 
-  async touch(sid: string, now: number): Promise<boolean> {
+  /** Within `touchEveryMs` of the stored lastSeenAt a touch writes nothing (no new record and heap entry per heartbeat: garbage that outlived scavenges). */
+  touch(sid: string, now: number): true | Promise<boolean> {
     const s = this.sessions.get(sid);
-    if (!s) return false;
+    if (!s) return Promise.resolve(false);
+    if (now >= s.lastSeenAt && now - s.lastSeenAt < this.touchEveryMs) return true;
     this.sessions.set(sid, frozenSession(s, now));
     this.seen.push(sid, now);
-    return true;
+    return Promise.resolve(true);
   }
 
   async remove(sid: string): Promise<void> {

@@ -28,6 +28,8 @@ export interface MemoryCoordinationOptions {
   readonly logger?: Logger;
   /** Job queue settings (config `ingest.*`). @default DEFAULT_JOB_QUEUE_OPTIONS */
   readonly jobs?: JobQueueOptions;
+  /** A session is written at most this often (touches in between are answered). @default SESSION_TOUCH_EVERY_MS */
+  readonly sessionTouchEveryMs?: number;
 }
 
 /** The single-process backend (the embedded default). Pools share the lock so guarded sweeps are fenced. */
@@ -39,7 +41,7 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
   let closed: Promise<void> | null = null;
   return Object.freeze({
     kind: 'memory' as const,
-    sessions: new MemorySessionPool(lock),
+    sessions: new MemorySessionPool(lock, options.sessionTouchEveryMs),
     usage: new MemoryUsagePool(lock),
     lock,
     tasks: new MemoryTaskRegistry(),

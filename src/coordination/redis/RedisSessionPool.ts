@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { LeaseGuard, SessionInfo, SessionPool } from '../ports.js';
+import { SESSION_TOUCH_EVERY_MS, type LeaseGuard, type SessionInfo, type SessionPool } from '../ports.js';
 import { call } from './connection.js';
 import type { RedisKeys } from './RedisKeys.js';
 import type { Scripts } from './scripts.js';
@@ -12,13 +12,6 @@ import { TurnBatch, deferred, type Deferred } from './TurnBatch.js';
  * one command (with its promise, arguments and reply) per heartbeat.
  */
 const TOUCH_WINDOW_MS = 20;
-/**
- * A session is written at most this often: a socket's heartbeats come many times a second
- * under load (25/s each in bench:ws), sessions expire after minutes. Skipping the rest cut
- * the touches Redis gets from one per heartbeat to one per session per second, and with
- * them the wake-ups of Redis and of the server between the acks (issue 14's ack tail).
- */
-const TOUCH_EVERY_MS = 1_000;
 /** Sessions per script call, so one call never holds Redis for long. */
 const TOUCH_CHUNK = 500;
 
@@ -42,6 +35,7 @@ export class RedisSessionPool implements SessionPool {
     private readonly redis: Redis,
     private readonly scripts: Scripts,
     private readonly keys: RedisKeys,
+    private readonly touchEveryMs = SESSION_TOUCH_EVERY_MS,
   ) {
     this.touches = new TurnBatch<TouchWindow>(() => ({ seen: new Map(), unknown: deferred() }), (w) => this.sendTouches(w), TOUCH_WINDOW_MS);
   }
@@ -61,12 +55,16 @@ export class RedisSessionPool implements SessionPool {
   /**
    * Heartbeats of many sockets arrive within a window: their touches go out as one
    * script call instead of one command each. Two touches of one session in a window
-   * keep the later time; a touch within TOUCH_EVERY_MS of the last one of its session
+   * keep the later time; a touch within `touchEveryMs` of the last one of its session
    * that Redis knew is answered at once and not sent (lastSeenAt is then up to that old).
    */
-  async touch(sid: string, now: number): Promise<boolean> {
+  touch(sid: string, now: number): true | Promise<boolean> {
     const last = this.touchedAt.get(sid);
-    if (last !== undefined && now - last < TOUCH_EVERY_MS && now >= last) return true;
+    if (last !== undefined && now - last < this.touchEveryMs && now >= last) return true;
+    return this.send(sid, now);
+  }
+
+  private async send(sid: string, now: number): Promise<boolean> {
     this.touchedAt.set(sid, now);
     const w = this.touches.current();
     const prev = w.seen.get(sid);

@@ -38,6 +38,8 @@ export interface RedisCoordinationOptions {
   readonly jobs?: JobQueueOptions;
   /** Longest blocking XREAD of the document log. @default 5_000 // ms */
   readonly docLogBlockMs?: number;
+  /** A session is written at most this often (touches in between are answered). @default SESSION_TOUCH_EVERY_MS */
+  readonly sessionTouchEveryMs?: number;
 }
 
 /** ping() gives up after this, so a readiness probe never hangs on a stalled socket. */
@@ -94,7 +96,7 @@ export async function createRedisCoordination(options: RedisCoordinationOptions)
   let closed: Promise<void> | null = null;
   return Object.freeze({
     kind: 'redis' as const,
-    sessions: new RedisSessionPool(redis, scripts, keys),
+    sessions: new RedisSessionPool(redis, scripts, keys, options.sessionTouchEveryMs),
     usage: new RedisUsagePool(redis, scripts, keys),
     lock: new RedisLeaseLock(scripts, keys),
     tasks: new RedisTaskRegistry(scripts, keys),

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { wrap, releaseProxy, type Remote } from 'comlink';
 import { ErrorCode, SwitchyardError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
+import { workerExecArgv } from '../../util/workerExecArgv.js';
 import { StorageError, StorageUnavailableError } from '../errors.js';
 import { nodeEndpoint } from './nodeEndpoint.js';
 import type { SqliteStoreOptions } from './SqliteStore.js';
@@ -122,9 +123,7 @@ export class StorageThread {
 
   private spawn(): Incarnation {
     const { logger: _logger, restartMinMs: _min, restartMaxMs: _max, ...storeOptions } = this.options;
-    // The parent's --input-type/--eval flags would make the worker's own module load fail.
-    const execArgv = process.execArgv.filter((a) => !/^--(input-type|eval|print)\b|^-[ep]$/.test(a));
-    const worker = new Worker(WORKER_URL, { workerData: storeOptions, name: 'switchyard-storage', execArgv });
+    const worker = new Worker(WORKER_URL, { workerData: storeOptions, name: 'switchyard-storage', execArgv: workerExecArgv() });
     const remote = wrap<StoreApi>(nodeEndpoint(worker));
     let lastError: unknown = null;
     let rejectDied!: (err: unknown) => void;

@@ -51,7 +51,8 @@ export function coordinationContract(name: string, makeBackend: () => Promise<Ba
       it('a touch within SESSION_TOUCH_EVERY_MS may be answered without a write; the next one after it is written', async () => {
         await c.sessions.upsert(session('s1', 'alice', 1_000));
         assert.equal(await c.sessions.touch('s1', 5_000), true);
-        assert.equal(await c.sessions.touch('s1', 5_000 + SESSION_TOUCH_EVERY_MS / 2), true, 'known, whether written or not');
+        // Answered at once, not as a promise: the heartbeat path makes none for it.
+        assert.equal(c.sessions.touch('s1', 5_000 + SESSION_TOUCH_EVERY_MS / 2), true, 'known, whether written or not');
         const mid = (await c.sessions.get('s1'))?.lastSeenAt;
         assert.ok(mid === 5_000 || mid === 5_000 + SESSION_TOUCH_EVERY_MS / 2, `lastSeenAt ${mid}`);
         assert.equal(await c.sessions.touch('s1', 5_000 + SESSION_TOUCH_EVERY_MS), true);

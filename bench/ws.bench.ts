@@ -224,7 +224,6 @@ async function main(): Promise<number> {
   }
   const signer = new TokenService(SECRET);
   const tokens = await Promise.all(Array.from({ length: Math.max(IDLE, 1_000) }, (_, i) => signer.sign({ sub: `u${i}`, ttlSeconds: 3_600 })));
-  const pool = new LoadPool(CLIENTS);
   console.log(
     `bench:ws${QUICK ? ' --quick' : ''}${PROFILE ? ' --profile' : ''} — ${CLIENTS} load processes; shapes ${SHAPES.map((s) => `${s.name} (${s.rooms} × ${s.members}, ${s.publishers} publishers, ${s.mode}, window ${s.window}, ${s.payloadBytes} B)`).join(', ')}; ` +
       `${IDLE} idle sockets; acks ${ACK.ratePerSec}/s over ${ACK.sockets} sockets from ${ACK.processes} load process(es); Redis ${redis.url}`,
@@ -241,7 +240,16 @@ async function main(): Promise<number> {
           continue;
         }
       }
-      await runRow(row, pool, tokens, redis, metrics);
+      // Fresh load processes for every row, so rows differ only in the server: processes a row
+      // leaves behind (10,000 idle sockets opened and closed, another dialect's parser warmed
+      // up) are a suspect in memory mode's lower relay figure in full runs, where it follows the
+      // socket.io row (1.8M per server CPU-s; 2.2-2.6M in runs with no row before it).
+      const pool = new LoadPool(CLIENTS);
+      try {
+        await runRow(row, pool, tokens, redis, metrics);
+      } finally {
+        await pool.stop();
+      }
     }
     if (ONLY) {
       console.log(JSON.stringify(metrics, null, 2));
@@ -251,7 +259,6 @@ async function main(): Promise<number> {
     const targets = verdicts(metrics, sio);
     return reportResult('ws', metrics, targets).pass ? 0 : 1;
   } finally {
-    await pool.stop();
     await redis.stop();
   }
 }

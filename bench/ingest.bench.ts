@@ -326,8 +326,12 @@ async function main(): Promise<void> {
     throw new Error(`bench:ingest measures PostgreSQL too and none answers at TEST_DATABASE_URL (${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}): ${err.message}`);
   });
   const runs: IngestRun[] = [];
+  /** The runs of each round, in the order they ran (the pairs of a ratio are taken within one). */
+  const rounds: IngestRun[][] = [];
   let direct = { seconds: Infinity, chunksPerSec: 0, ownCpuPct: 0, othersCpuPct: 0, cpuMsPerChunk: NaN };
   for (let round = 0; round < ROUNDS; round++) {
+    const inRound: IngestRun[] = [];
+    rounds.push(inRound);
     // Alternated, so a burst of outside load hits both sizes (and both stores) alike rather than one of them.
     const plan: Array<[number, StorageKind]> = [
       [1, 'sqlite'],
@@ -338,6 +342,7 @@ async function main(): Promise<void> {
       const run = await ingestRun(threads, files, token, storage);
       if (run.chunks !== chunks.length) throw new Error(`the pipeline stored ${run.chunks} chunks on ${storage}, the direct chunking made ${chunks.length}`);
       runs.push(run);
+      inRound.push(run);
       const server = storage === 'postgres' ? ` + ${fmt(run.serverCpuMsPerChunk)} in the server's backends` : '';
       console.log(
         `  round ${round + 1}, THREAD_POOL_SIZE=${threads}, ${storage}: ${run.chunks} chunks in ${run.seconds.toFixed(2)} s = ${fmt(run.chunksPerSec)} chunks/s, ` +
@@ -355,10 +360,7 @@ async function main(): Promise<void> {
     runs.filter((r) => r.threads === threads && r.storage === storage).reduce((a, b) => (b.chunksPerSec > a.chunksPerSec ? b : a));
   /** Per round, `a`'s rate over `b`'s (the two ran next to each other); their median over the rounds. */
   const pairedRatio = (what: string, a: (r: IngestRun) => boolean, b: (r: IngestRun) => boolean): number => {
-    const ratios = Array.from({ length: ROUNDS }, (_, round) => {
-      const inRound = runs.slice(round * 3, round * 3 + 3);
-      return inRound.find(a)!.chunksPerSec / inRound.find(b)!.chunksPerSec;
-    });
+    const ratios = rounds.map((inRound) => inRound.find(a)!.chunksPerSec / inRound.find(b)!.chunksPerSec);
     console.log(`  ${what} per round: ${ratios.map((x) => x.toFixed(3)).join(', ')} (median ${median(ratios).toFixed(3)})`);
     return median(ratios);
   };

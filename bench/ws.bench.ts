@@ -11,14 +11,15 @@
  * Relay shapes: `rooms` (10 rooms × 100 members, 4 publishers each, fire and forget, paced) and
  * `bigroom` (1 room × 200 members, 4 publishers each keeping 32 ACKED `events:channel` in flight,
  * 100-byte payloads). Loss check per (publisher, seq) per receiver: lost, duplicated, closed apart.
- * Ack round trip: `heartbeat` with ack at 5,000/s over 200 sockets (open loop), 3 runs per server:
- * the Redis target is the worst run's p99; the ratios compare each server's median run (one run's
- * p99 on this shared box swung 1.5–3.5 ms for bare uWS alone).
+ * Ack round trip: `heartbeat` with ack at 5,000/s over 200 sockets (open loop), after the relay
+ * rows, on fresh servers and a fresh load process, in 5 interleaved rounds (each round measures
+ * every server once): the Redis target is the worst round's p99; the ratios compare each server's
+ * median round.
  * RSS per idle authenticated connection at 10,000.
  * Flags: `--quick` (a short validation run), `--profile` or BENCH_PROFILE=1 (bench/lib/profile.ts).
  * Env: WS_BENCH_ONLY=memory,redis (a partial run: figures printed, no verdict, nothing written),
  * WS_BENCH_SHAPES=bigroom, WS_BENCH_PHASES=idle,relay,ack, WS_BENCH_CLIENTS (3 load processes),
- * WS_BENCH_ACK_PROCESSES (1: the load processes that send the heartbeats), WS_BENCH_ACK_TRACE=1 (when in each run the slow acks were),
+ * WS_BENCH_ACK_PROCESSES (1: the load processes that send the heartbeats), WS_BENCH_ACK_ROUNDS (5), WS_BENCH_ACK_TRACE=1 (when in each run the slow acks were),
  * WS_BENCH_SERVER_ARGS='--trace-gc' (node flags for every server; their output goes to stderr).
  * A profile of just one shape: `WS_BENCH_ONLY=memory WS_BENCH_SHAPES=bigroom WS_BENCH_PHASES=relay … --profile`.
  */
@@ -44,7 +45,7 @@ const TIMING: Timing = QUICK ? { warmupMs: 500, measureMs: 1_500, drainMs: 5_000
  * p99, bare uWS's included. 5,000/s is light work for one process. WS_BENCH_ACK_PROCESSES sets it.
  */
 const ACK = { sockets: 200, ratePerSec: 5_000, durationMs: QUICK ? 1_500 : 4_000, processes: Number(process.env.WS_BENCH_ACK_PROCESSES ?? 1) };
-const ACK_RUNS = 3; // one run's p99 is noise-bound: every server gets the same runs (Redis target: the worst)
+const ACK_RUNS = Number(process.env.WS_BENCH_ACK_ROUNDS ?? 5); // one run's p99 is noise-bound: every server gets the same rounds (Redis target: the worst)
 /** A hung phase must not hold `npm run bench` forever; a whole run took ~7 min on one 2-core machine and over 8 on a slower one. */
 const DEADLINE_MS = 25 * 60_000;
 const SECRET = 'bench-secret-0123456789abcdef';
@@ -60,28 +61,29 @@ interface Row {
   readonly servers: Array<Omit<ServerOptions, 'redisUrl'> & { redis?: boolean }>;
   readonly dialect: DialectName;
   readonly idle: boolean;
-  readonly ackRuns: number;
+  /** Measured in the ack section (one server of the row). */
+  readonly ack: boolean;
 }
 
 const ROWS: Row[] = [
-  { name: 'uws', servers: [{ kind: 'uws', label: 'uws' }], dialect: 'envelope', idle: true, ackRuns: ACK_RUNS },
-  { name: 'socketio', servers: [{ kind: 'socketio', label: 'socketio' }], dialect: 'socketio', idle: true, ackRuns: ACK_RUNS },
-  { name: 'memory', servers: [{ kind: 'switchyard', label: 'memory' }], dialect: 'envelope', idle: true, ackRuns: ACK_RUNS },
-  { name: 'redis', servers: [{ kind: 'switchyard', label: 'redis', redis: true, redisPrefix: 'bench-redis' }], dialect: 'envelope', idle: false, ackRuns: ACK_RUNS },
-  { name: 'sio', servers: [{ kind: 'switchyard', label: 'sio' }], dialect: 'switchyard-socketio', idle: true, ackRuns: ACK_RUNS },
+  { name: 'uws', servers: [{ kind: 'uws', label: 'uws' }], dialect: 'envelope', idle: true, ack: true },
+  { name: 'socketio', servers: [{ kind: 'socketio', label: 'socketio' }], dialect: 'socketio', idle: true, ack: true },
+  { name: 'memory', servers: [{ kind: 'switchyard', label: 'memory' }], dialect: 'envelope', idle: true, ack: true },
+  { name: 'redis', servers: [{ kind: 'switchyard', label: 'redis', redis: true, redisPrefix: 'bench-redis' }], dialect: 'envelope', idle: false, ack: true },
+  { name: 'sio', servers: [{ kind: 'switchyard', label: 'sio' }], dialect: 'switchyard-socketio', idle: true, ack: true },
   {
     name: 'cluster',
     servers: ['a', 'b'].map((x) => ({ kind: 'switchyard' as const, label: `cluster-${x}`, redis: true, redisPrefix: 'bench-cluster' })),
     dialect: 'envelope',
     idle: false,
-    ackRuns: 0,
+    ack: false,
   },
   {
     name: 'socketio_cluster',
     servers: ['a', 'b'].map((x) => ({ kind: 'socketio' as const, label: `socketio-cluster-${x}`, redis: true, redisPrefix: 'bench-sio' })),
     dialect: 'socketio',
     idle: false,
-    ackRuns: 0,
+    ack: false,
   },
 ];
 const ONLY = process.env.WS_BENCH_ONLY?.split(',');
@@ -140,34 +142,63 @@ async function runRow(row: Row, pool: LoadPool, tokens: string[], redis: { url: 
     m('lost', lost);
     m('duplicated', duplicated);
     m('closed', closed);
-    // Stray events (on sockets in no room, an echo to its publisher, unreadable frames), failed or missing acks.
-    let errors = unexpected;
-    const acks: AckFigures[] = [];
-    for (let run = 0; run < (PHASES.includes('ack') ? row.ackRuns : 0); run++) {
-      const a = await ackPhase(servers[0]!, pool, row.dialect, tokens, ACK.sockets, ACK.ratePerSec, ACK.durationMs, ACK.processes);
-      console.log(`[${row.name}] ack run ${run + 1}: p50 ${a.p50Us} µs, p99 ${a.p99Us} µs, max ${a.maxUs} µs (${fmt(a.acksPerSec)} acks/s over ${ACK.sockets} sockets; missing ${a.missing}, failed ${a.failed}; server CPU ${fmt(a.serverCpuPct)} %, load ${fmt(a.clientsCpuPct)} %)`);
-      if (process.env.WS_BENCH_ACK_TRACE === '1') console.log(`[${row.name}]   acks over 2 ms per 250 ms: ${a.slowTimeline}`);
-      acks.push(a);
-    }
-    if (acks.length > 0) {
-      const worst = (pick: (a: AckFigures) => number) => Math.max(...acks.map(pick));
-      m('ack_p50_us', worst((a) => a.p50Us));
-      m('ack_p99_us', worst((a) => a.p99Us));
-      m('ack_max_us', worst((a) => a.maxUs));
-      const byP99 = [...acks].sort((a, b) => a.p99Us - b.p99Us);
-      m('ack_p99_median_us', byP99[Math.floor(byP99.length / 2)]!.p99Us);
-      errors += acks.reduce((n, a) => n + a.missing + a.failed, 0);
-    }
-    m('errors', errors);
+    // Stray events (on sockets in no room, an echo to its publisher, unreadable frames); the ack section adds its own.
+    m('errors', unexpected);
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
   }
-  if (PROFILE) {
-    // Written when each server exited: the whole life of the server, all of this row's phases.
-    for (const s of servers) {
-      console.log(`[${row.name}] CPU profile of ${s.label} in ${profileDir('ws', s.label)}; top self time:`);
-      for (const t of topSelfTime(profileDir('ws', s.label))) console.log(`    ${fmt(t.pct)} %  ${fmt(t.ms)} ms  ${t.frame}`);
+  // Written when each server exited: the whole life of the server, all of this row's phases.
+  if (PROFILE) for (const s of servers) printProfile(s.label);
+}
+
+function printProfile(label: string): void {
+  console.log(`CPU profile of ${label} in ${profileDir('ws', label)}; top self time:`);
+  for (const t of topSelfTime(profileDir('ws', label))) console.log(`    ${fmt(t.pct)} %  ${fmt(t.ms)} ms  ${t.frame}`);
+}
+
+
+/**
+ * The ack round trips of every row that has them, after the relay rows and interleaved: round k
+ * measures every server once, back to back (the order rotating by round), so a slow stretch of
+ * the machine lands on all of them instead of on one row. The servers and the load process are
+ * fresh, started for this section: in full runs the probe shared its load process with the row's
+ * relay phases (a heap grown by millions of tallied deliveries), and bare uWS's own p99 swung
+ * 0.9-6.5 ms from run to run; alone it measured 0.23-0.30 ms.
+ */
+async function runAckSection(rows: Row[], tokens: string[], redis: { url: string }, metrics: Record<string, number>): Promise<void> {
+  const started: Array<{ row: Row; server: ServerProcess; runs: AckFigures[] }> = [];
+  const pool = new LoadPool(ACK.processes);
+  try {
+    for (const row of rows) {
+      const s = row.servers[0]!;
+      const label = `${s.label}-ack`;
+      const options = { ...s, label, redisPrefix: s.redisPrefix && `${s.redisPrefix}-ack`, redisUrl: s.redis ? redis.url : undefined };
+      started.push({ row, server: await startServer(options, SECRET, [...SERVER_ARGS, ...profileNodeArgs('ws', label, PROFILE)]), runs: [] });
     }
+    console.log(`\n[ack] ${ACK_RUNS} rounds, each measuring ${started.map((x) => `${x.row.name} (pid ${x.server.pid})`).join(', ')} in turn`);
+    for (let round = 0; round < ACK_RUNS; round++) {
+      for (let i = 0; i < started.length; i++) {
+        const { row, server, runs } = started[(i + round) % started.length]!;
+        const a = await ackPhase(server, pool, row.dialect, tokens, ACK.sockets, ACK.ratePerSec, ACK.durationMs, ACK.processes);
+        console.log(`[${row.name}] ack round ${round + 1}: p50 ${a.p50Us} µs, p99 ${a.p99Us} µs, max ${a.maxUs} µs (${fmt(a.acksPerSec)} acks/s over ${ACK.sockets} sockets; missing ${a.missing}, failed ${a.failed}; server CPU ${fmt(a.serverCpuPct)} %, load ${fmt(a.clientsCpuPct)} %)`);
+        if (process.env.WS_BENCH_ACK_TRACE === '1') console.log(`[${row.name}]   acks over 2 ms per 250 ms: ${a.slowTimeline}`);
+        runs.push(a);
+      }
+    }
+    for (const { row, runs } of started) {
+      const m = (key: string, value: number) => (metrics[`${row.name}_${key}`] = value);
+      const worst = (pick: (a: AckFigures) => number) => Math.max(...runs.map(pick));
+      m('ack_p50_us', worst((a) => a.p50Us));
+      m('ack_p99_us', worst((a) => a.p99Us));
+      m('ack_max_us', worst((a) => a.maxUs));
+      const byP99 = [...runs].sort((a, b) => a.p99Us - b.p99Us);
+      m('ack_p99_median_us', byP99[Math.floor(byP99.length / 2)]!.p99Us);
+      m('errors', (metrics[`${row.name}_errors`] ?? 0) + runs.reduce((n, a) => n + a.missing + a.failed, 0));
+    }
+  } finally {
+    await Promise.all(started.map((x) => x.server.stop()));
+    await pool.stop();
+    if (PROFILE) for (const { server } of started) printProfile(server.label);
   }
 }
 
@@ -240,6 +271,7 @@ async function main(): Promise<number> {
           continue;
         }
       }
+      if (!PHASES.includes('idle') && !PHASES.includes('relay')) continue;
       // Fresh load processes for every row, so rows differ only in the server: processes a row
       // leaves behind (10,000 idle sockets opened and closed, another dialect's parser warmed
       // up) are a suspect in memory mode's lower relay figure in full runs, where it follows the
@@ -251,6 +283,8 @@ async function main(): Promise<number> {
         await pool.stop();
       }
     }
+    const ackRows = ROWS.filter((r) => r.ack && (!ONLY || ONLY.includes(r.name)) && (r.name !== 'sio' || sio));
+    if (PHASES.includes('ack') && ackRows.length > 0) await runAckSection(ackRows, tokens, redis, metrics);
     if (ONLY) {
       console.log(JSON.stringify(metrics, null, 2));
       return 0; // a partial run (for profiling) reports no verdict

@@ -9,7 +9,7 @@
  *     back; the ratio is the median round's): `POST /api/tasks` (32 in
  *     flight) until the task has run and left the registry;
  *  2. cross-instance stop latency: `POST /api/tasks/stop/<id>` to instance A for a task
- *     running on B, until B's task has exited and left the registry.
+ *     running on B, until B's task has exited and left the registry (the sides take turns, stop by stop).
  *
  * What each side does per request is printed with the results. Both registries hold
  * BACKGROUND tasks of other instances first (neither algorithm should care).
@@ -35,7 +35,7 @@ const QUICK = process.argv.includes('--quick');
 const int = (name: string, full: number, quick: number) => Number(process.env[name] ?? (QUICK ? quick : full));
 const BACKGROUND = int('TASKS_BENCH_BACKGROUND', 10_000, 2_000);
 const CREATES = int('TASKS_BENCH_CREATES', 5_000, 300);
-const STOPS = int('TASKS_BENCH_STOPS', 300, 60);
+const STOPS = int('TASKS_BENCH_STOPS', 1_000, 60);
 /** Rounds of both sides back to back; the verdict reads the median round's ratio (this box's speed drifts ±15 % within a run). */
 const ROUNDS = QUICK ? 1 : 5;
 const CONCURRENCY = 32;
@@ -164,17 +164,29 @@ async function throughput(side: Side, token: string, count: number): Promise<num
   return count / ((performance.now() - t0) / 1000);
 }
 
-/** `POST /api/tasks/stop/<id>` to A for tasks running on B, one at a time; ms until B's task exited. */
-async function stopLatencies(side: Side, token: string): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < STOPS; i++) {
-    const taskId = await side.startOnB(`chat:stop-${i % ITEMS}`);
-    const t0 = performance.now();
-    await post(side.portA, token, `/api/tasks/stop/${encodeURIComponent(taskId)}`);
-    await side.exitedOnB(taskId);
-    out.push(performance.now() - t0);
+/** `POST /api/tasks/stop/<id>` to A for a task running on B; ms until B's task exited. */
+async function stopLatency(side: Side, token: string, i: number): Promise<number> {
+  const taskId = await side.startOnB(`chat:stop-${i % ITEMS}`);
+  const t0 = performance.now();
+  await post(side.portA, token, `/api/tasks/stop/${encodeURIComponent(taskId)}`);
+  await side.exitedOnB(taskId);
+  return performance.now() - t0;
+}
+
+/**
+ * `count` stops per side, one at a time, the two sides taking turns stop by stop (the first
+ * one alternating), so a slow stretch of this box lands on both: measured one side after the
+ * other, 300 stops each, the p99 ratio swung 0.85-1.81 between runs of the same code.
+ */
+async function stopLatencies(sides: readonly Side[], token: string, count: number): Promise<number[][]> {
+  const out = sides.map(() => [] as number[]);
+  for (let i = 0; i < count; i++) {
+    for (let k = 0; k < sides.length; k++) {
+      const j = (k + i) % sides.length;
+      out[j]!.push(await stopLatency(sides[j]!, token, i));
+    }
   }
-  return out.sort((x, y) => x - y);
+  return out.map((xs) => xs.sort((x, y) => x - y));
 }
 
 /** BACKGROUND running tasks of other instances in switchyard's registry and in the original's hash and sets. */
@@ -240,8 +252,8 @@ async function main(): Promise<void> {
     const paired = [...pairs].sort((a, b) => a - b)[Math.floor(pairs.length / 2)]!;
     console.log(`  create→complete: median round ${fmt(paired)}x; best of ${ROUNDS}: switchyard ${fmt(best.switchyard)} tasks/s, original ${fmt(best.original)} tasks/s`);
 
-    const stops = await stopLatencies(swy, token);
-    const origStops = await stopLatencies(orig, token);
+    await stopLatencies([swy, orig], token, Math.ceil(STOPS / 10)); // warm-up
+    const [stops, origStops] = (await stopLatencies([swy, orig], token, STOPS)) as [number[], number[]];
     const p = (xs: number[], q: number) => Number(percentile(xs, q).toFixed(3));
     console.log(
       `  cross-instance stop: switchyard p50 ${fmt(p(stops, 50))} ms p99 ${fmt(p(stops, 99))} ms; original p50 ${fmt(p(origStops, 50))} ms p99 ${fmt(p(origStops, 99))} ms`,

@@ -225,7 +225,12 @@ export class Connection implements WheelItem {
 
   /** Work a frame started but its reply does not wait for (e.g. a session touch): a failure is logged, never unhandled. */
   background(work: Promise<unknown>, what: string): void {
-    work.catch((err: unknown) => this.env.log.warn({ sid: this.sid, err: errorMessage(err) }, `${what} failed`));
+    work.catch((err: unknown) => this.warnFailed(what, err));
+  }
+
+  /** The one log line of this socket's bookkeeping that failed (in the background or at once): `<what> failed`. */
+  warnFailed(what: string, err: unknown): void {
+    this.env.log.warn({ sid: this.sid, err: errorMessage(err) }, `${what} failed`);
   }
 
   /** Called from the uWS `close` handler: from here on the handle is invalid. */

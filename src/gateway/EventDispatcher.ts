@@ -109,7 +109,7 @@ export class EventDispatcher {
       const work = o.run(conn);
       if (work) conn.background(work, o.what);
     } catch (err) {
-      this.log.warn({ sid: conn.sid, err: errorMessage(err) }, `${o.what} failed`);
+      conn.warnFailed(o.what, err);
     }
   }
 

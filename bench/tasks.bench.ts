@@ -27,7 +27,7 @@ import type { TaskRecord } from '../src/coordination/ports.js';
 import { Runtime } from '../src/runtime.js';
 import type { TaskKind } from '../src/tasks/index.js';
 import { startBenchRedis, type BenchRedis } from './lib/redisServer.js';
-import { fmt, percentile, reportResult } from './lib/results.js';
+import { fmt, median, percentile, reportResult } from './lib/results.js';
 import { startOriginalFront, type OriginalFront } from './tasks/originalHttp.js';
 import { OriginalTasks, type OriginalTaskBody } from './tasks/OriginalTasks.js';
 
@@ -249,7 +249,7 @@ async function main(): Promise<void> {
       pairs.push(rates.switchyard / rates.original);
       console.log(`  round ${round + 1}: switchyard ${fmt(rates.switchyard)} tasks/s, original ${fmt(rates.original)} tasks/s (${fmt(pairs.at(-1)!)}x)`);
     }
-    const paired = [...pairs].sort((a, b) => a - b)[Math.floor(pairs.length / 2)]!;
+    const paired = median(pairs);
     console.log(`  create→complete: median round ${fmt(paired)}x; best of ${ROUNDS}: switchyard ${fmt(best.switchyard)} tasks/s, original ${fmt(best.original)} tasks/s`);
 
     await stopLatencies([swy, orig], token, Math.ceil(STOPS / 10)); // warm-up

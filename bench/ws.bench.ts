@@ -23,7 +23,7 @@
  * WS_BENCH_SERVER_ARGS='--trace-gc' (node flags for every server; their output goes to stderr).
  * A profile of just one shape: `WS_BENCH_ONLY=memory WS_BENCH_SHAPES=bigroom WS_BENCH_PHASES=relay … --profile`.
  */
-import { fmt, reportResult, type Target } from './lib/results.js';
+import { fmt, median, reportResult, type Target } from './lib/results.js';
 import { profileDir, profileNodeArgs, profilingRequested, topSelfTime } from './lib/profile.js';
 import { TokenService } from '../src/auth/tokens.js';
 import { loadUws } from '../src/gateway/uws.js';
@@ -156,7 +156,6 @@ function printProfile(label: string): void {
   for (const t of topSelfTime(profileDir('ws', label))) console.log(`    ${fmt(t.pct)} %  ${fmt(t.ms)} ms  ${t.frame}`);
 }
 
-
 /**
  * The ack round trips of every row that has them, after the relay rows and interleaved: round k
  * measures every server once, back to back (the order rotating by round), so a slow stretch of
@@ -191,8 +190,7 @@ async function runAckSection(rows: Row[], tokens: string[], redis: { url: string
       m('ack_p50_us', worst((a) => a.p50Us));
       m('ack_p99_us', worst((a) => a.p99Us));
       m('ack_max_us', worst((a) => a.maxUs));
-      const byP99 = [...runs].sort((a, b) => a.p99Us - b.p99Us);
-      m('ack_p99_median_us', byP99[Math.floor(byP99.length / 2)]!.p99Us);
+      m('ack_p99_median_us', median(runs.map((a) => a.p99Us)));
       m('errors', (metrics[`${row.name}_errors`] ?? 0) + runs.reduce((n, a) => n + a.missing + a.failed, 0));
     }
   } finally {
